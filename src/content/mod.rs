@@ -1,0 +1,611 @@
+//! Guides: loading `content/<platform>/<slug>.md`, front matter, section rules, Markdown rendering.
+
+pub mod frontmatter;
+pub mod markdown;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use frontmatter::{FrontMatter, Level};
+
+/// The five platforms faultbook knows. The folder names under `content/` are these ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Factorytalk,
+    Wonderware,
+    Ignition,
+    Wincc,
+    Proficy,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 5] = [
+        Platform::Factorytalk,
+        Platform::Wonderware,
+        Platform::Ignition,
+        Platform::Wincc,
+        Platform::Proficy,
+    ];
+
+    pub fn parse(s: &str) -> Option<Platform> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Factorytalk => "factorytalk",
+            Platform::Wonderware => "wonderware",
+            Platform::Ignition => "ignition",
+            Platform::Wincc => "wincc",
+            Platform::Proficy => "proficy",
+        }
+    }
+
+    /// The name people use on the floor.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Factorytalk => "Rockwell FactoryTalk",
+            Platform::Wonderware => "AVEVA Wonderware",
+            Platform::Ignition => "Inductive Automation Ignition",
+            Platform::Wincc => "Siemens WinCC",
+            Platform::Proficy => "GE Proficy",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The level-2 sections every guide has, in this order, with exactly these anchors.
+pub const REQUIRED_SECTIONS: [&str; 6] =
+    ["Symptom", "Cause", "Diagnose", "Fix", "Verify", "Rollback"];
+/// Sections a guide may add after Rollback, in this order.
+pub const OPTIONAL_SECTIONS: [&str; 3] = ["Prevent", "Unverified", "Sources"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Guide {
+    pub slug: String,
+    /// Path relative to the content folder, e.g. `ignition/foo.md`.
+    pub path: String,
+    pub front: FrontMatter,
+    pub html: String,
+    /// Level-2 sections, for the table of contents.
+    pub sections: Vec<Section>,
+    pub text: String,
+    pub summary: String,
+}
+
+impl Guide {
+    pub fn url(&self) -> String {
+        format!("/guides/{}", self.slug)
+    }
+}
+
+/// One fault in a guide file, reported as `path:line: reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentIssue {
+    pub line: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocatedIssue {
+    pub path: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for LocatedIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.path, self.line, self.reason)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContentError {
+    #[error("cannot read the content folder {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} fault(s) in the guides:\n{}", .0.len(), .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<LocatedIssue>),
+}
+
+pub fn is_valid_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 120
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Every guide, loaded and checked, with lookups by slug and alias.
+#[derive(Debug, Default)]
+pub struct Library {
+    guides: Vec<Guide>,
+    by_slug: HashMap<String, usize>,
+    aliases: HashMap<String, String>,
+    /// SHA-256 over every guide file's path and bytes: changes whenever any guide changes.
+    pub content_hash: String,
+}
+
+impl Library {
+    /// Loads every guide under `dir`; any fault in any file refuses the whole folder.
+    pub fn load(dir: &Path) -> Result<Library, ContentError> {
+        let files = list_guide_files(dir)?;
+        let mut sources = Vec::with_capacity(files.len());
+        for (rel, abs) in files {
+            let bytes = std::fs::read(&abs).map_err(|source| ContentError::Io {
+                path: abs.clone(),
+                source,
+            })?;
+            sources.push((rel, bytes));
+        }
+        Library::from_sources(sources)
+    }
+
+    /// Builds a library from `(relative path, file bytes)` pairs; used by `load` and by tests.
+    pub fn from_sources(mut sources: Vec<(String, Vec<u8>)>) -> Result<Library, ContentError> {
+        sources.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut hasher = Sha256::new();
+        let mut issues = Vec::new();
+        let mut parsed: Vec<(Guide, Vec<(usize, String)>)> = Vec::new();
+
+        for (rel, bytes) in &sources {
+            hasher.update(rel.as_bytes());
+            hasher.update([0]);
+            hasher.update(bytes);
+            hasher.update([0]);
+            match parse_guide(rel, bytes) {
+                Ok(g) => parsed.push(g),
+                Err(mut found) => issues.append(&mut found),
+            }
+        }
+
+        let mut lib = Library {
+            content_hash: hex::encode(hasher.finalize()),
+            ..Library::default()
+        };
+        let mut owner: HashMap<String, String> = HashMap::new();
+        for (g, _) in &parsed {
+            if let Some(prev) = owner.insert(g.slug.clone(), g.path.clone()) {
+                issues.push(LocatedIssue {
+                    path: g.path.clone(),
+                    line: 1,
+                    reason: format!("duplicate slug `{}`: also used by {prev}", g.slug),
+                });
+            }
+        }
+        for (g, _) in &parsed {
+            for alias in &g.front.aliases {
+                if let Some(prev) = owner.insert(alias.clone(), g.path.clone()) {
+                    issues.push(LocatedIssue {
+                        path: g.path.clone(),
+                        line: 1,
+                        reason: format!(
+                            "duplicate alias `{alias}`: also a slug or alias of {prev}"
+                        ),
+                    });
+                }
+            }
+        }
+        for (g, links) in &parsed {
+            for (line, dest) in links {
+                if let Some(target) = guide_link_slug(dest) {
+                    if !owner.contains_key(target) {
+                        issues.push(LocatedIssue {
+                            path: g.path.clone(),
+                            line: *line,
+                            reason: format!(
+                                "broken link to another guide: `{dest}` (no guide `{target}`)"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        if !issues.is_empty() {
+            issues.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+            return Err(ContentError::Invalid(issues));
+        }
+
+        for (g, _) in parsed {
+            for alias in &g.front.aliases {
+                lib.aliases.insert(alias.clone(), g.slug.clone());
+            }
+            lib.by_slug.insert(g.slug.clone(), lib.guides.len());
+            lib.guides.push(g);
+        }
+        Ok(lib)
+    }
+
+    pub fn all(&self) -> &[Guide] {
+        &self.guides
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&Guide> {
+        self.by_slug.get(slug).map(|&i| &self.guides[i])
+    }
+
+    /// The current slug for an earlier slug kept in some guide's `aliases`.
+    pub fn resolve_alias(&self, slug: &str) -> Option<&str> {
+        self.aliases.get(slug).map(String::as_str)
+    }
+
+    pub fn by_platform(&self) -> BTreeMap<Platform, Vec<&Guide>> {
+        let mut map: BTreeMap<Platform, Vec<&Guide>> =
+            Platform::ALL.into_iter().map(|p| (p, Vec::new())).collect();
+        for g in &self.guides {
+            map.entry(g.front.platform).or_default().push(g);
+        }
+        for list in map.values_mut() {
+            list.sort_by(|a, b| a.front.title.cmp(&b.front.title));
+        }
+        map
+    }
+
+    /// Newest first, by `updated`, then title.
+    pub fn latest(&self, n: usize) -> Vec<&Guide> {
+        let mut all: Vec<&Guide> = self.guides.iter().collect();
+        all.sort_by(|a, b| {
+            b.front
+                .updated
+                .cmp(&a.front.updated)
+                .then_with(|| a.front.title.cmp(&b.front.title))
+        });
+        all.truncate(n);
+        all
+    }
+}
+
+/// `/guides/<slug>` links (with or without a fragment) name another guide; other links are not ours.
+fn guide_link_slug(dest: &str) -> Option<&str> {
+    let rest = dest.strip_prefix("/guides/")?;
+    let end = rest.find(['#', '?', '/']).unwrap_or(rest.len());
+    let slug = &rest[..end];
+    (!slug.is_empty()).then_some(slug)
+}
+
+fn list_guide_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ContentError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ContentError::Io { path, source }
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let sub = entry.path();
+        if !sub.is_dir() {
+            continue;
+        }
+        let Some(folder) = sub.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        for file in std::fs::read_dir(&sub).map_err(io(&sub))? {
+            let file = file.map_err(io(&sub))?;
+            let path = file.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("md") {
+                continue;
+            }
+            let name = file.file_name().to_string_lossy().into_owned();
+            out.push((format!("{folder}/{name}"), path));
+        }
+    }
+    Ok(out)
+}
+
+/// Parses one guide file; returns the guide and its `/guides/` links with their line numbers.
+#[allow(clippy::type_complexity)]
+fn parse_guide(
+    rel: &str,
+    bytes: &[u8],
+) -> Result<(Guide, Vec<(usize, String)>), Vec<LocatedIssue>> {
+    let locate = |issues: Vec<ContentIssue>| -> Vec<LocatedIssue> {
+        issues
+            .into_iter()
+            .map(|i| LocatedIssue {
+                path: rel.to_string(),
+                line: i.line.max(1),
+                reason: i.reason,
+            })
+            .collect()
+    };
+    let one = |line: usize, reason: String| locate(vec![ContentIssue { line, reason }]);
+
+    let (folder, file) = rel.split_once('/').unwrap_or(("", rel));
+    if Platform::parse(folder).is_none() {
+        return Err(one(
+            1,
+            format!(
+                "folder `{folder}` is not a platform; guides live in content/<platform>/ with platform one of {}",
+                Platform::ALL.map(|p| p.as_str()).join(", ")
+            ),
+        ));
+    }
+    let slug = file.trim_end_matches(".md");
+    let mut issues = Vec::new();
+    if !is_valid_slug(slug) {
+        issues.push(ContentIssue {
+            line: 1,
+            reason: format!(
+                "file name `{slug}` is not a valid slug (lower-case letters, digits, dashes)"
+            ),
+        });
+    }
+    let source = match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            return Err(one(line, "file is not valid UTF-8".into()));
+        }
+    };
+    let split = frontmatter::split(source).map_err(|(line, reason)| one(line, reason))?;
+    let front = frontmatter::parse(&split, folder).map_err(|mut found| {
+        found.append(&mut issues);
+        found
+    });
+    let rendered = markdown::render(split.body);
+    let body_line = |offset: usize| {
+        split.body_first_line
+            + split.body[..offset.min(split.body.len())]
+                .matches('\n')
+                .count()
+    };
+
+    let mut front = match front {
+        Ok(f) => Some(f),
+        Err(found) => {
+            issues = found;
+            None
+        }
+    };
+    issues.extend(check_sections(
+        &rendered.headings,
+        split.body_first_line,
+        &body_line,
+    ));
+
+    let links = rendered
+        .links
+        .iter()
+        .filter(|l| l.dest.starts_with("/guides/"))
+        .map(|l| (body_line(l.offset), l.dest.clone()))
+        .collect();
+
+    if !issues.is_empty() {
+        return Err(locate(issues));
+    }
+    let Some(front) = front.take() else {
+        return Err(one(1, "front matter could not be read".into()));
+    };
+    let sections = rendered
+        .headings
+        .iter()
+        .filter(|h| h.level == 2)
+        .map(|h| Section {
+            id: h.id.clone(),
+            title: h.title.clone(),
+        })
+        .collect();
+    Ok((
+        Guide {
+            slug: slug.to_string(),
+            path: rel.to_string(),
+            front,
+            html: rendered.html,
+            sections,
+            text: rendered.text,
+            summary: rendered.summary,
+        },
+        links,
+    ))
+}
+
+fn check_sections(
+    headings: &[markdown::Heading],
+    body_first_line: usize,
+    body_line: &dyn Fn(usize) -> usize,
+) -> Vec<ContentIssue> {
+    let mut issues = Vec::new();
+    let order: Vec<&str> = REQUIRED_SECTIONS
+        .iter()
+        .chain(OPTIONAL_SECTIONS.iter())
+        .copied()
+        .collect();
+    let mut next_required = 0;
+    let mut last_pos: Option<usize> = None;
+    for h in headings {
+        let line = body_line(h.offset);
+        if h.level == 1 {
+            issues.push(ContentIssue {
+                line,
+                reason:
+                    "level-1 heading: the title comes from the front matter; use `## ` for sections"
+                        .into(),
+            });
+            continue;
+        }
+        if h.level != 2 {
+            continue;
+        }
+        let Some(pos) = order.iter().position(|s| s.eq_ignore_ascii_case(&h.title)) else {
+            issues.push(ContentIssue {
+                line,
+                reason: format!(
+                    "unknown section `## {}`: sections are {} (then optionally {})",
+                    h.title,
+                    REQUIRED_SECTIONS.join(", "),
+                    OPTIONAL_SECTIONS.join(", ")
+                ),
+            });
+            continue;
+        };
+        if last_pos.is_some_and(|p| pos <= p) {
+            issues.push(ContentIssue {
+                line,
+                reason: format!(
+                    "section `## {}` is out of order or repeated: the order is {}, {}",
+                    h.title,
+                    REQUIRED_SECTIONS.join(", "),
+                    OPTIONAL_SECTIONS.join(", ")
+                ),
+            });
+            continue;
+        }
+        if h.id != order[pos].to_ascii_lowercase() {
+            issues.push(ContentIssue {
+                line,
+                reason: format!(
+                    "section `## {}` must have the anchor `{}`",
+                    h.title,
+                    order[pos].to_ascii_lowercase()
+                ),
+            });
+        }
+        while next_required < REQUIRED_SECTIONS.len() && next_required < pos {
+            issues.push(ContentIssue {
+                line,
+                reason: format!(
+                    "required section `## {}` is missing before `## {}`",
+                    REQUIRED_SECTIONS[next_required], h.title
+                ),
+            });
+            next_required += 1;
+        }
+        if pos < REQUIRED_SECTIONS.len() {
+            next_required = pos + 1;
+        }
+        last_pos = Some(pos);
+    }
+    let end_line = headings
+        .last()
+        .map_or(body_first_line, |h| body_line(h.offset));
+    for missing in &REQUIRED_SECTIONS[next_required..] {
+        issues.push(ContentIssue {
+            line: end_line,
+            reason: format!("required section `## {missing}` is missing"),
+        });
+    }
+    issues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guide(platform: &str, extra_front: &str, body: &str) -> Vec<u8> {
+        format!(
+            "+++\ntitle = \"T\"\nplatform = \"{platform}\"\nproducts = []\nalarms = []\naliases = []{extra_front}\nupdated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5\"\n+++\n{body}"
+        )
+        .into_bytes()
+    }
+
+    const BODY: &str = "\n## Symptom\n\ns\n\n## Cause\n\nc\n\n## Diagnose\n\nd\n\n## Fix\n\nf\n\n## Verify\n\nv\n\n## Rollback\n\nr\n";
+
+    fn issues(result: Result<Library, ContentError>) -> Vec<String> {
+        match result {
+            Err(ContentError::Invalid(i)) => i.iter().map(|i| i.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+            Ok(_) => vec![],
+        }
+    }
+
+    #[test]
+    fn good_guide_loads_with_sections() {
+        let lib =
+            Library::from_sources(vec![("wincc/a-b.md".into(), guide("wincc", "", BODY))]).unwrap();
+        let g = lib.get("a-b").unwrap();
+        let ids: Vec<_> = g.sections.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["symptom", "cause", "diagnose", "fix", "verify", "rollback"]
+        );
+    }
+
+    #[test]
+    fn missing_and_out_of_order_sections() {
+        let body = BODY.replace("## Cause\n\nc\n\n", "").replace(
+            "## Verify\n\nv\n\n## Rollback",
+            "## Rollback\n\nr\n\n## Verify",
+        );
+        let found = issues(Library::from_sources(vec![(
+            "wincc/a.md".into(),
+            guide("wincc", "", &body),
+        )]));
+        assert!(
+            found.iter().any(|i| i.contains("`## Cause` is missing")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|i| i.contains("`## Verify` is out of order")),
+            "{found:?}"
+        );
+        assert!(found.iter().all(|i| i.starts_with("wincc/a.md:")));
+    }
+
+    #[test]
+    fn broken_link_duplicate_slug_and_alias() {
+        let a = guide(
+            "wincc",
+            "",
+            &format!("{BODY}\nSee [b](/guides/nope#fix).\n"),
+        );
+        let b = guide("proficy", "", BODY);
+        let c = guide("ignition", "\naliases2 = 1", BODY);
+        let found = issues(Library::from_sources(vec![
+            ("wincc/a.md".into(), a),
+            ("proficy/a.md".into(), b),
+            ("ignition/c.md".into(), c),
+        ]));
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("wincc/a.md:36: broken link")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|i| i.contains("duplicate slug `a`")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("ignition/c.md:7: unknown front-matter key `aliases2`")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn folder_must_be_a_platform() {
+        let found = issues(Library::from_sources(vec![(
+            "citect/a.md".into(),
+            guide("wincc", "", BODY),
+        )]));
+        assert!(
+            found[0].starts_with("citect/a.md:1: folder `citect`"),
+            "{found:?}"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! faultbook: a self-hosted knowledge base and case tracker for plant-floor SCADA/MES faults.
+//!
+//! A guided tour: `cli` parses the command line into a `config::Config`; `startup` opens the
+//! database (`db`), loads and checks the guides (`content`), and builds the router (`web`).
+//! `web` holds only HTTP: handlers parse a request, call `content`, and render a template.
+
+/// Command line: `serve`, `check`, and the rest.
+pub mod cli;
+/// Typed configuration from flags and environment.
+pub mod config;
+/// Guide loading, front matter, section rules and Markdown rendering.
+pub mod content;
+/// Database pool, migrations and shared tables.
+pub mod db;
+/// Building and running the application.
+pub mod startup;
+/// Tracing set-up.
+pub mod telemetry;
+/// Router, handlers, templates and the HTTP error type.
+pub mod web;

@@ -1,0 +1,76 @@
+//! Building the application from a configuration: database, guides, router, listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::content::Library;
+use crate::db;
+use crate::web::{self, AppState};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    pub state: AppState,
+}
+
+/// Loads and checks the guides; a broken content folder stops start-up with every fault listed.
+pub fn load_library(config: &Config) -> anyhow::Result<Library> {
+    Library::load(&config.content_dir).with_context(|| {
+        format!(
+            "refusing to start: the content folder {} has faults",
+            config.content_dir.display()
+        )
+    })
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+        let library = load_library(&config)?;
+        let db = db::connect(&config.database_url())
+            .await
+            .context("cannot open the database")?;
+        db::record_content_load(&db, &library.content_hash, library.all().len()).await?;
+        tracing::info!(guides = library.all().len(), hash = %&library.content_hash[..12], "guides loaded");
+
+        let state = AppState {
+            library: Arc::new(library),
+            db,
+            config: Arc::new(config.clone()),
+        };
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        Ok(Application {
+            listener,
+            router: web::router(state.clone()),
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}

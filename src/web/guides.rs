@@ -1,0 +1,225 @@
+//! Home page, guide list and guide pages, and their JSON twins.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{page, ApiError, AppError, AppState};
+use crate::content::{Guide, Platform};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/guides", get(list))
+        .route("/guides/{slug}", get(show))
+        .route("/api/guides", get(api_list))
+        .route("/api/guides/{slug}", get(api_show))
+}
+
+pub struct PlatformCount {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    platforms: Vec<PlatformCount>,
+    latest: Vec<&'a Guide>,
+}
+
+async fn home(State(state): State<AppState>) -> Result<Response, AppError> {
+    let platforms = state
+        .library
+        .by_platform()
+        .into_iter()
+        .map(|(p, g)| PlatformCount {
+            id: p.as_str(),
+            label: p.label(),
+            count: g.len(),
+        })
+        .collect();
+    page(&HomePage {
+        platforms,
+        latest: state.library.latest(8),
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    platform: Option<String>,
+}
+
+pub struct PlatformGroup<'a> {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub guides: Vec<&'a Guide>,
+}
+
+#[derive(Template)]
+#[template(path = "guides/list.html")]
+struct ListPage<'a> {
+    groups: Vec<PlatformGroup<'a>>,
+    selected: Option<&'static str>,
+    all_platforms: Vec<(&'static str, &'static str)>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let filter = match q.platform.as_deref().filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => Some(Platform::parse(p).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "Unknown platform `{p}`. Choose one of: {}.",
+                Platform::ALL.map(|p| p.as_str()).join(", ")
+            ))
+        })?),
+    };
+    let groups = state
+        .library
+        .by_platform()
+        .into_iter()
+        .filter(|(p, _)| filter.is_none_or(|f| f == *p))
+        .map(|(p, guides)| PlatformGroup {
+            id: p.as_str(),
+            label: p.label(),
+            guides,
+        })
+        .collect();
+    page(&ListPage {
+        groups,
+        selected: filter.map(Platform::as_str),
+        all_platforms: Platform::ALL.map(|p| (p.as_str(), p.label())).to_vec(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "guides/show.html")]
+struct GuidePage<'a> {
+    guide: &'a Guide,
+    platform_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "guides/not_found.html")]
+struct GuideNotFound<'a> {
+    slug: &'a str,
+    words: String,
+    similar: Vec<&'a Guide>,
+}
+
+/// Guides whose slug shares a word with the missing one, best overlap first.
+fn similar_guides<'a>(state: &'a AppState, words: &[&str]) -> Vec<&'a Guide> {
+    let mut scored: Vec<(usize, &Guide)> = state
+        .library
+        .all()
+        .iter()
+        .map(|g| {
+            let n = g
+                .slug
+                .split('-')
+                .filter(|w| w.len() > 2 && words.contains(w))
+                .count();
+            (n, g)
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.slug.cmp(&b.1.slug)));
+    scored.into_iter().take(5).map(|(_, g)| g).collect()
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    if let Some(guide) = state.library.get(&slug) {
+        return page(&GuidePage {
+            guide,
+            platform_label: guide.front.platform.label(),
+        });
+    }
+    if let Some(current) = state.library.resolve_alias(&slug) {
+        return Ok(Redirect::permanent(&format!("/guides/{current}")).into_response());
+    }
+    let words: Vec<&str> = slug
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let body = GuideNotFound {
+        slug: &slug,
+        words: words.join(" "),
+        similar: similar_guides(&state, &words),
+    }
+    .render()?;
+    Ok((StatusCode::NOT_FOUND, axum::response::Html(body)).into_response())
+}
+
+#[derive(Serialize)]
+struct GuideSummary<'a> {
+    slug: &'a str,
+    title: &'a str,
+    platform: Platform,
+    products: &'a [String],
+    alarms: &'a [String],
+    url: String,
+    updated: String,
+}
+
+impl<'a> From<&'a Guide> for GuideSummary<'a> {
+    fn from(g: &'a Guide) -> Self {
+        GuideSummary {
+            slug: &g.slug,
+            title: &g.front.title,
+            platform: g.front.platform,
+            products: &g.front.products,
+            alarms: &g.front.alarms,
+            url: g.url(),
+            updated: g.front.updated.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct GuideDetail<'a> {
+    #[serde(flatten)]
+    summary: GuideSummary<'a>,
+    level: &'static str,
+    minutes: &'a str,
+    aliases: &'a [String],
+    sections: Vec<&'a str>,
+    html: &'a str,
+}
+
+async fn api_list(State(state): State<AppState>) -> Response {
+    let guides: Vec<GuideSummary> = state.library.all().iter().map(GuideSummary::from).collect();
+    Json(guides).into_response()
+}
+
+async fn api_show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    if let Some(current) = state.library.resolve_alias(&slug) {
+        return Ok(Redirect::permanent(&format!("/api/guides/{current}")).into_response());
+    }
+    let g = state
+        .library
+        .get(&slug)
+        .ok_or_else(|| AppError::NotFound(format!("No guide with slug `{slug}`.")))?;
+    Ok(Json(GuideDetail {
+        summary: GuideSummary::from(g),
+        level: g.front.level.as_str(),
+        minutes: &g.front.minutes,
+        aliases: &g.front.aliases,
+        sections: g.sections.iter().map(|s| s.id.as_str()).collect(),
+        html: &g.html,
+    })
+    .into_response())
+}

@@ -1,0 +1,23 @@
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// Answers only when the database answers, so a load balancer sees a real failure.
+async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1")
+        .execute(&state.db)
+        .await
+        .map_err(|e| ApiError(anyhow::Error::from(e).into()))?;
+    Ok(Json(json!({
+        "status": "ok",
+        "guides": state.library.all().len(),
+        "content_hash": state.library.content_hash,
+    })))
+}
