@@ -64,8 +64,7 @@ pub fn split(source: &str) -> Result<Split<'_>, (usize, String)> {
     }
     let front_start = source.find('\n').map_or(source.len(), |i| i + 1);
     let mut offset = front_start;
-    let mut line_no = 2;
-    for line in lines {
+    for (line_no, line) in (2..).zip(lines) {
         if line.trim_end() == "+++" {
             let front = &source[front_start..offset];
             let body = &source[offset + line.len()..];
@@ -77,7 +76,6 @@ pub fn split(source: &str) -> Result<Split<'_>, (usize, String)> {
             });
         }
         offset += line.len();
-        line_no += 1;
     }
     Err((1, "front matter is not closed by a `+++` line".into()))
 }
@@ -87,7 +85,7 @@ fn line_of(text: &str, byte: usize) -> usize {
 }
 
 /// Finds the line of `key = ...` in the front matter, so faults point at the key itself.
-fn key_line(front: &str, key: &str) -> Option<usize> {
+pub fn key_line(front: &str, key: &str) -> Option<usize> {
     front.lines().position(|l| {
         let t = l.trim_start();
         t.strip_prefix(key)

@@ -165,39 +165,39 @@ impl Library {
         sources.sort_by(|a, b| a.0.cmp(&b.0));
         let mut hasher = Sha256::new();
         let mut issues = Vec::new();
-        let mut parsed: Vec<(Guide, Vec<(usize, String)>)> = Vec::new();
+        let mut parsed: Vec<ParsedFile> = Vec::new();
 
         for (rel, bytes) in &sources {
             hasher.update(rel.as_bytes());
             hasher.update([0]);
             hasher.update(bytes);
             hasher.update([0]);
-            match parse_guide(rel, bytes) {
-                Ok(g) => parsed.push(g),
-                Err(mut found) => issues.append(&mut found),
-            }
+            let mut file = parse_guide(rel, bytes);
+            issues.append(&mut file.issues);
+            parsed.push(file);
         }
 
         let mut lib = Library {
             content_hash: hex::encode(hasher.finalize()),
             ..Library::default()
         };
+        // Every name a link may use: slugs first, then aliases, so duplicates name the earlier owner.
         let mut owner: HashMap<String, String> = HashMap::new();
-        for (g, _) in &parsed {
-            if let Some(prev) = owner.insert(g.slug.clone(), g.path.clone()) {
+        for f in &parsed {
+            if let Some(prev) = owner.insert(f.slug.clone(), f.path.clone()) {
                 issues.push(LocatedIssue {
-                    path: g.path.clone(),
+                    path: f.path.clone(),
                     line: 1,
-                    reason: format!("duplicate slug `{}`: also used by {prev}", g.slug),
+                    reason: format!("duplicate slug `{}`: also used by {prev}", f.slug),
                 });
             }
         }
-        for (g, _) in &parsed {
-            for alias in &g.front.aliases {
-                if let Some(prev) = owner.insert(alias.clone(), g.path.clone()) {
+        for f in &parsed {
+            for (line, alias) in &f.aliases {
+                if let Some(prev) = owner.insert(alias.clone(), f.path.clone()) {
                     issues.push(LocatedIssue {
-                        path: g.path.clone(),
-                        line: 1,
+                        path: f.path.clone(),
+                        line: *line,
                         reason: format!(
                             "duplicate alias `{alias}`: also a slug or alias of {prev}"
                         ),
@@ -205,12 +205,12 @@ impl Library {
                 }
             }
         }
-        for (g, links) in &parsed {
-            for (line, dest) in links {
+        for f in &parsed {
+            for (line, dest) in &f.links {
                 if let Some(target) = guide_link_slug(dest) {
                     if !owner.contains_key(target) {
                         issues.push(LocatedIssue {
-                            path: g.path.clone(),
+                            path: f.path.clone(),
                             line: *line,
                             reason: format!(
                                 "broken link to another guide: `{dest}` (no guide `{target}`)"
@@ -225,7 +225,7 @@ impl Library {
             return Err(ContentError::Invalid(issues));
         }
 
-        for (g, _) in parsed {
+        for g in parsed.into_iter().filter_map(|f| f.guide) {
             for alias in &g.front.aliases {
                 lib.aliases.insert(alias.clone(), g.slug.clone());
             }
@@ -310,37 +310,53 @@ fn list_guide_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ContentError> 
     Ok(out)
 }
 
-/// Parses one guide file; returns the guide and its `/guides/` links with their line numbers.
-#[allow(clippy::type_complexity)]
-fn parse_guide(
-    rel: &str,
-    bytes: &[u8],
-) -> Result<(Guide, Vec<(usize, String)>), Vec<LocatedIssue>> {
-    let locate = |issues: Vec<ContentIssue>| -> Vec<LocatedIssue> {
-        issues
+/// What one file yields: the guide when it has no faults, and always what the cross-file checks need.
+struct ParsedFile {
+    path: String,
+    slug: String,
+    guide: Option<Guide>,
+    /// `(line, alias)` for each alias in the front matter.
+    aliases: Vec<(usize, String)>,
+    /// `(line, dest)` for each `/guides/` link in the body.
+    links: Vec<(usize, String)>,
+    issues: Vec<LocatedIssue>,
+}
+
+fn parse_guide(rel: &str, bytes: &[u8]) -> ParsedFile {
+    let (folder, file) = rel.split_once('/').unwrap_or(("", rel));
+    let slug = file.trim_end_matches(".md").to_string();
+    let mut out = ParsedFile {
+        path: rel.to_string(),
+        slug: slug.clone(),
+        guide: None,
+        aliases: Vec::new(),
+        links: Vec::new(),
+        issues: Vec::new(),
+    };
+    let mut issues: Vec<ContentIssue> = Vec::new();
+    let finish = |mut out: ParsedFile, issues: Vec<ContentIssue>| {
+        out.issues = issues
             .into_iter()
             .map(|i| LocatedIssue {
                 path: rel.to_string(),
                 line: i.line.max(1),
                 reason: i.reason,
             })
-            .collect()
+            .collect();
+        out
     };
-    let one = |line: usize, reason: String| locate(vec![ContentIssue { line, reason }]);
 
-    let (folder, file) = rel.split_once('/').unwrap_or(("", rel));
     if Platform::parse(folder).is_none() {
-        return Err(one(
-            1,
-            format!(
+        issues.push(ContentIssue {
+            line: 1,
+            reason: format!(
                 "folder `{folder}` is not a platform; guides live in content/<platform>/ with platform one of {}",
                 Platform::ALL.map(|p| p.as_str()).join(", ")
             ),
-        ));
+        });
+        return finish(out, issues);
     }
-    let slug = file.trim_end_matches(".md");
-    let mut issues = Vec::new();
-    if !is_valid_slug(slug) {
+    if !is_valid_slug(&slug) {
         issues.push(ContentIssue {
             line: 1,
             reason: format!(
@@ -356,14 +372,27 @@ fn parse_guide(
                 .filter(|&&b| b == b'\n')
                 .count()
                 + 1;
-            return Err(one(line, "file is not valid UTF-8".into()));
+            issues.push(ContentIssue {
+                line,
+                reason: "file is not valid UTF-8".into(),
+            });
+            return finish(out, issues);
         }
     };
-    let split = frontmatter::split(source).map_err(|(line, reason)| one(line, reason))?;
-    let front = frontmatter::parse(&split, folder).map_err(|mut found| {
-        found.append(&mut issues);
-        found
-    });
+    let split = match frontmatter::split(source) {
+        Ok(s) => s,
+        Err((line, reason)) => {
+            issues.push(ContentIssue { line, reason });
+            return finish(out, issues);
+        }
+    };
+    let front = match frontmatter::parse(&split, folder) {
+        Ok(f) => Some(f),
+        Err(mut found) => {
+            issues.append(&mut found);
+            None
+        }
+    };
     let rendered = markdown::render(split.body);
     let body_line = |offset: usize| {
         split.body_first_line
@@ -371,54 +400,47 @@ fn parse_guide(
                 .matches('\n')
                 .count()
     };
-
-    let mut front = match front {
-        Ok(f) => Some(f),
-        Err(found) => {
-            issues = found;
-            None
-        }
-    };
     issues.extend(check_sections(
         &rendered.headings,
         split.body_first_line,
         &body_line,
     ));
-
-    let links = rendered
+    out.links = rendered
         .links
         .iter()
         .filter(|l| l.dest.starts_with("/guides/"))
         .map(|l| (body_line(l.offset), l.dest.clone()))
         .collect();
-
-    if !issues.is_empty() {
-        return Err(locate(issues));
+    if let Some(front) = &front {
+        let line =
+            frontmatter::key_line(split.front, "aliases").map_or(1, |l| split.front_first_line + l);
+        out.aliases = front.aliases.iter().map(|a| (line, a.clone())).collect();
     }
-    let Some(front) = front.take() else {
-        return Err(one(1, "front matter could not be read".into()));
-    };
-    let sections = rendered
-        .headings
-        .iter()
-        .filter(|h| h.level == 2)
-        .map(|h| Section {
-            id: h.id.clone(),
-            title: h.title.clone(),
-        })
-        .collect();
-    Ok((
-        Guide {
-            slug: slug.to_string(),
-            path: rel.to_string(),
-            front,
-            html: rendered.html,
-            sections,
-            text: rendered.text,
-            summary: rendered.summary,
-        },
-        links,
-    ))
+
+    match front {
+        Some(front) if issues.is_empty() => {
+            let sections = rendered
+                .headings
+                .iter()
+                .filter(|h| h.level == 2)
+                .map(|h| Section {
+                    id: h.id.clone(),
+                    title: h.title.clone(),
+                })
+                .collect();
+            out.guide = Some(Guide {
+                slug,
+                path: rel.to_string(),
+                front,
+                html: rendered.html,
+                sections,
+                text: rendered.text,
+                summary: rendered.summary,
+            });
+            out
+        }
+        _ => finish(out, issues),
+    }
 }
 
 fn check_sections(

@@ -3,12 +3,12 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{page, ApiError, AppError, AppState};
+use super::{moved_permanently, page, ApiError, AppError, AppState};
 use crate::content::{Guide, Platform};
 
 pub fn router() -> Router<AppState> {
@@ -146,7 +146,7 @@ async fn show(
         });
     }
     if let Some(current) = state.library.resolve_alias(&slug) {
-        return Ok(Redirect::permanent(&format!("/guides/{current}")).into_response());
+        return Ok(moved_permanently(&format!("/guides/{current}")));
     }
     let words: Vec<&str> = slug
         .split(|c: char| !c.is_alphanumeric())
@@ -207,7 +207,7 @@ async fn api_show(
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     if let Some(current) = state.library.resolve_alias(&slug) {
-        return Ok(Redirect::permanent(&format!("/api/guides/{current}")).into_response());
+        return Ok(moved_permanently(&format!("/api/guides/{current}")));
     }
     let g = state
         .library

@@ -8,7 +8,7 @@ mod health;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -47,6 +47,14 @@ pub fn router(state: AppState) -> Router {
 /// Renders any askama template as an HTML response.
 pub fn page<T: Template>(t: &T) -> Result<Response, AppError> {
     Ok(Html(t.render()?).into_response())
+}
+
+/// A 301, which wikis and crawlers treat as "update your link"; axum's permanent redirect is a 308.
+pub fn moved_permanently(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, v)]).into_response(),
+        Err(_) => AppError::BadRequest("invalid redirect target".into()).into_response(),
+    }
 }
 
 async fn not_found(uri: Uri) -> Response {
