@@ -12,6 +12,8 @@ pub mod config;
 pub mod content;
 /// Database pool, migrations and shared tables.
 pub mod db;
+/// tantivy index, alarm tokenizer, queries and the OPC UA status-code table.
+pub mod search;
 /// Building and running the application.
 pub mod startup;
 /// Tracing set-up.

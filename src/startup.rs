@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::content::Library;
 use crate::db;
+use crate::search::{OpenOutcome, SearchIndex};
 use crate::web::{self, AppState};
 
 pub struct Application {
@@ -27,6 +28,25 @@ pub fn load_library(config: &Config) -> anyhow::Result<Library> {
     })
 }
 
+/// Opens the search index, rebuilding it when it is missing, corrupt, old or behind the guides.
+pub async fn open_search_index(config: &Config, library: Arc<Library>) -> anyhow::Result<SearchIndex> {
+    let dir = config.index_dir();
+    let (index, outcome) = tokio::task::spawn_blocking(move || {
+        SearchIndex::open_or_rebuild(&dir, &library, Vec::new)
+    })
+    .await??;
+    match outcome {
+        OpenOutcome::UpToDate => tracing::info!(docs = index.num_docs(), "search index is up to date"),
+        OpenOutcome::GuidesReindexed => {
+            tracing::info!(docs = index.num_docs(), "guides changed since the last start: re-indexed them")
+        }
+        OpenOutcome::Rebuilt(why) => {
+            tracing::warn!(docs = index.num_docs(), "rebuilt the search index: {why}")
+        }
+    }
+    Ok(index)
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -42,8 +62,12 @@ impl Application {
         db::record_content_load(&db, &library.content_hash, library.all().len()).await?;
         tracing::info!(guides = library.all().len(), hash = %&library.content_hash[..12], "guides loaded");
 
+        let library = Arc::new(library);
+        let search = open_search_index(&config, library.clone()).await?;
+
         let state = AppState {
-            library: Arc::new(library),
+            library,
+            search,
             db,
             config: Arc::new(config.clone()),
         };

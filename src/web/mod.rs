@@ -4,6 +4,7 @@ pub mod assets;
 pub mod error;
 mod guides;
 mod health;
+mod search;
 
 use std::sync::Arc;
 
@@ -19,12 +20,14 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::content::Library;
 use crate::db::Db;
+use crate::search::SearchIndex;
 pub use error::{ApiError, AppError};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub library: Arc<Library>,
+    pub search: SearchIndex,
     pub db: Db,
     pub config: Arc<Config>,
 }
@@ -33,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(guides::router())
         .merge(health::router())
+        .merge(search::router())
         .route("/static/{version}/{*path}", get(assets::serve))
         .fallback(not_found)
         .with_state(state)

@@ -1,0 +1,397 @@
+//! Turning whatever a tech pasted into a tantivy query, without ever handing raw input to
+//! tantivy's query parser, and running it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
+
+use super::index::{DocKind, SearchError, SearchIndex};
+use super::status::{self, StatusCode};
+use super::tokenizer::{self, TokenKind};
+use crate::content::Platform;
+
+/// Longest input looked at; the rest of a pasted wall of text is ignored.
+pub const MAX_INPUT_BYTES: usize = 16 * 1024;
+/// Most distinct terms one query uses; whole identifiers and codes go first.
+const MAX_TERMS: usize = 40;
+pub const MAX_LIMIT: usize = 100;
+
+const W_ALARMS: Score = 4.0;
+const W_TITLE: Score = 2.5;
+const W_PRODUCTS: Score = 1.5;
+const W_BODY: Score = 1.0;
+/// Whole identifiers, hex values and status-code notations outrank their parts.
+const W_WHOLE: Score = 1.5;
+const W_FUZZY: Score = 0.35;
+const W_PHRASE: Score = 3.0;
+/// Cases rank below guides that match as well.
+const CASE_FACTOR: Score = 0.6;
+
+/// Words a log line is full of that say nothing about the fault.
+const NOISE: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "is", "are", "was", "were", "be", "been",
+    "and", "or", "with", "by", "from", "as", "it", "its", "this", "that", "into", "when", "then",
+    "than", "my", "i", "we", "our", "has", "have", "had", "do", "does", "did", "can", "will",
+    "trace", "debug", "info", "inform", "warn", "warning", "error", "err", "fatal", "sever", "severe",
+    "fine", "finer", "finest", "notic", "notice", "critic", "critical", "crit", "emerg", "verbos",
+    "verbose",
+];
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub text: String,
+    pub platform: Option<Platform>,
+    pub limit: usize,
+    /// Count matches per platform too (for filter links).
+    pub with_counts: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub kind: DocKind,
+    pub id: String,
+    pub guide: Option<String>,
+    pub title: String,
+    pub platform: Option<Platform>,
+    pub url: String,
+    /// HTML: escaped text with the matching words in `<mark>`.
+    pub snippet: String,
+    pub score: Score,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchOutcome {
+    pub status_code: Option<&'static StatusCode>,
+    pub hits: Vec<Hit>,
+    /// Matches per platform for the whole query, ignoring the platform filter.
+    pub platform_counts: Vec<(Platform, usize)>,
+    /// How many terms the query used; 0 means the input held nothing searchable.
+    pub terms_used: usize,
+    /// Words that were not found anywhere and were matched by spelling instead.
+    pub fuzzy_words: Vec<String>,
+}
+
+struct QueryTerm {
+    text: String,
+    kind: TokenKind,
+}
+
+fn timestamp_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?x)
+            \b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T\ ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b
+            | \b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b
+            | \b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?\b
+            | \b[a-z][a-z0-9+.-]*://[^\s/]+
+            ",
+        )
+        .expect("the timestamp pattern is valid")
+    })
+}
+
+/// Clips the input and blanks out timestamps, clock times and URL schemes with hosts, which
+/// every log line has and which never identify a fault.
+pub fn clean_input(raw: &str) -> String {
+    let mut end = raw.len().min(MAX_INPUT_BYTES);
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    let clipped: String = raw[..end]
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    timestamp_re().replace_all(&clipped, " ").into_owned()
+}
+
+fn is_noise(t: &str, kind: TokenKind) -> bool {
+    if kind != TokenKind::Part {
+        return false;
+    }
+    if NOISE.contains(&t) {
+        return true;
+    }
+    let digits = t.bytes().all(|b| b.is_ascii_digit());
+    if digits {
+        return t.len() <= 2;
+    }
+    t.chars().count() == 1
+}
+
+/// The distinct terms of the input, whole identifiers and codes first, noise dropped.
+fn query_terms(text: &str) -> Vec<QueryTerm> {
+    let kinds: Vec<TokenKind> = tokenizer::analyze(text).into_iter().map(|t| t.kind).collect();
+    let stemmed = tokenizer::terms(text);
+    let mut seen = HashSet::new();
+    let mut whole = Vec::new();
+    let mut parts = Vec::new();
+    for ((term, _), kind) in stemmed.into_iter().zip(kinds) {
+        if is_noise(&term, kind) || !seen.insert(term.clone()) {
+            continue;
+        }
+        let q = QueryTerm { text: term, kind };
+        if kind == TokenKind::Part {
+            parts.push(q);
+        } else {
+            whole.push(q);
+        }
+    }
+    whole.extend(parts);
+    whole.truncate(MAX_TERMS);
+    whole
+}
+
+/// Quoted parts of the input, for an exact-phrase boost; an unpaired quote is ignored.
+fn quoted_phrases(text: &str) -> Vec<&str> {
+    let pieces: Vec<&str> = text.split('"').collect();
+    pieces
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1 && *i + 1 < pieces.len())
+        .map(|(_, p)| *p)
+        .filter(|p| !p.trim().is_empty())
+        .collect()
+}
+
+fn boosted(q: Box<dyn Query>, w: Score) -> (Occur, Box<dyn Query>) {
+    (Occur::Should, Box::new(BoostQuery::new(q, w)))
+}
+
+impl SearchIndex {
+    fn text_fields(&self) -> [(Field, Score); 4] {
+        let f = &self.fields;
+        [
+            (f.alarms, W_ALARMS),
+            (f.title, W_TITLE),
+            (f.products, W_PRODUCTS),
+            (f.body, W_BODY),
+        ]
+    }
+
+    /// The query for cleaned input, plus the words matched by spelling and the snippet terms.
+    fn build_query(
+        &self,
+        searcher: &Searcher,
+        text: &str,
+    ) -> Result<(Option<Box<dyn Query>>, Vec<String>, BTreeMap<String, Score>, usize), SearchError> {
+        let terms = query_terms(text);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut fuzzy_words = Vec::new();
+        let mut snippet_terms = BTreeMap::new();
+        for t in &terms {
+            let mut found = 0u64;
+            let kind_w = if t.kind == TokenKind::Part { 1.0 } else { W_WHOLE };
+            for (field, w) in self.text_fields() {
+                let term = Term::from_field_text(field, &t.text);
+                let df = searcher.doc_freq(&term)?;
+                found += df;
+                if df > 0 {
+                    clauses.push(boosted(
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                        w * kind_w,
+                    ));
+                }
+                if field == self.fields.body && df > 0 {
+                    snippet_terms.insert(t.text.clone(), 1.0 / (1.0 + df as Score));
+                }
+            }
+            let chars = t.text.chars().count();
+            let wordlike = t.text.chars().all(char::is_alphabetic);
+            if found == 0 && t.kind == TokenKind::Part && wordlike && chars >= 5 {
+                let distance = if chars >= 9 { 2 } else { 1 };
+                for (field, w) in self.text_fields() {
+                    let term = Term::from_field_text(field, &t.text);
+                    clauses.push(boosted(
+                        Box::new(FuzzyTermQuery::new(term, distance, true)),
+                        w * W_FUZZY,
+                    ));
+                }
+                fuzzy_words.push(t.text.clone());
+            }
+        }
+        for phrase in quoted_phrases(text) {
+            let mut positions = HashSet::new();
+            let words: Vec<(usize, String)> = tokenizer::terms(phrase)
+                .into_iter()
+                .filter(|(_, p)| positions.insert(*p))
+                .map(|(t, p)| (p, t))
+                .collect();
+            if words.len() < 2 {
+                continue;
+            }
+            for (field, w) in self.text_fields() {
+                let pq = PhraseQuery::new_with_offset(
+                    words
+                        .iter()
+                        .map(|(p, t)| (*p, Term::from_field_text(field, t)))
+                        .collect(),
+                );
+                clauses.push(boosted(Box::new(pq), w * W_PHRASE));
+            }
+        }
+        let used = terms.len();
+        if clauses.is_empty() {
+            return Ok((None, fuzzy_words, snippet_terms, used));
+        }
+        Ok((Some(Box::new(BooleanQuery::new(clauses))), fuzzy_words, snippet_terms, used))
+    }
+
+    fn platform_filter(&self, q: Box<dyn Query>, p: Platform) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, q),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.platform, p.as_str()),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]))
+    }
+
+    /// Runs a search. Never fails on odd input: anything unsearchable gives an empty outcome.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchOutcome, SearchError> {
+        let searcher = self.reader.searcher();
+        let text = clean_input(&req.text);
+        let status_code = status::table().find_in(&req.text);
+        let (query, fuzzy_words, snippet_terms, terms_used) = self.build_query(&searcher, &text)?;
+        let mut outcome = SearchOutcome {
+            status_code,
+            terms_used,
+            fuzzy_words,
+            ..SearchOutcome::default()
+        };
+        let Some(query) = query else {
+            return Ok(outcome);
+        };
+        if req.with_counts {
+            for p in Platform::ALL {
+                let n = searcher.search(&self.platform_filter(query.box_clone(), p), &Count)?;
+                outcome.platform_counts.push((p, n));
+            }
+        }
+        let query = match req.platform {
+            Some(p) => self.platform_filter(query, p),
+            None => query,
+        };
+        let limit = req.limit.clamp(1, MAX_LIMIT);
+        let collector = TopDocs::with_limit(limit).tweak_score(move |seg: &SegmentReader| {
+            let col = seg.fast_fields().u64("is_case").ok();
+            move |doc, score: Score| match col.as_ref().and_then(|c| c.first(doc)) {
+                Some(1) => score * CASE_FACTOR,
+                _ => score,
+            }
+        });
+        let top: Vec<(Score, DocAddress)> = searcher.search(&query, &collector)?;
+
+        let mut snippets = SnippetGenerator::new(
+            snippet_terms,
+            tokenizer::snippet_analyzer(),
+            self.fields.body,
+            220,
+        );
+        snippets.set_max_num_chars(220);
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            outcome.hits.push(self.hit(&doc, score, &snippets));
+        }
+        Ok(outcome)
+    }
+
+    fn hit(&self, doc: &TantivyDocument, score: Score, snippets: &SnippetGenerator) -> Hit {
+        let f = &self.fields;
+        let get = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let kind = if get(f.kind) == "case" {
+            DocKind::Case
+        } else {
+            DocKind::Guide
+        };
+        let id = get(f.id);
+        let guide = Some(get(f.guide)).filter(|g| !g.is_empty());
+        let body = get(f.body);
+        let mut snippet = snippets.snippet(&body);
+        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+        let mut html = snippet.to_html();
+        if html.trim().is_empty() {
+            let start: String = body.chars().take(200).collect();
+            html = html_escape(start.trim());
+        }
+        let url = match kind {
+            DocKind::Guide => format!("/guides/{id}"),
+            DocKind::Case => format!("/cases/{id}"),
+        };
+        Hit {
+            kind,
+            title: get(f.title),
+            platform: Platform::parse(&get(f.platform)),
+            url,
+            snippet: html,
+            score,
+            id,
+            guide,
+        }
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_input_drops_timestamps_and_hosts() {
+        let c = clean_input("2026-11-20 02:14:07,331 WARN opc.tcp://plc-01:49320 Bad_Timeout 11/20/2026 3:04 PM");
+        assert!(!c.contains("2026"), "{c}");
+        assert!(!c.contains("02:14"), "{c}");
+        assert!(!c.contains("plc-01"), "{c}");
+        assert!(c.contains("49320") && c.contains("Bad_Timeout"), "{c}");
+    }
+
+    #[test]
+    fn clean_input_clips_on_a_char_boundary() {
+        let long = "é".repeat(MAX_INPUT_BYTES);
+        let c = clean_input(&long);
+        assert!(c.len() <= MAX_INPUT_BYTES);
+    }
+
+    #[test]
+    fn quoted_phrases_ignore_unpaired_quotes() {
+        assert_eq!(quoted_phrases("a \"b c\" d \"e"), vec!["b c"]);
+        assert!(quoted_phrases("\"").is_empty());
+    }
+
+    #[test]
+    fn whole_identifiers_come_first_and_noise_goes() {
+        let t = query_terms("ERROR the Bad_Timeout at 12 x");
+        let texts: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts[0], "badtimeout");
+        assert!(!texts.contains(&"error") && !texts.contains(&"the") && !texts.contains(&"12") && !texts.contains(&"x"));
+        assert!(texts.contains(&"timeout"));
+    }
+}

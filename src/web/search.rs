@@ -1,0 +1,268 @@
+//! `/search` (HTML) and `/api/search` (JSON). Any input answers 200.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::{page, ApiError, AppError, AppState};
+use crate::content::{Guide, Platform};
+use crate::search::status::StatusCode;
+use crate::search::{guides_listing, DocKind, Hit, SearchOutcome, SearchRequest};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/search", get(search_page))
+        .route("/api/search", get(search_api))
+}
+
+const DEFAULT_LIMIT: usize = 20;
+
+/// The query string, parsed leniently: invalid UTF-8 or a bad limit never fails the request.
+struct SearchParams {
+    q: String,
+    platform: Option<String>,
+    limit: usize,
+}
+
+impl SearchParams {
+    fn parse(raw: Option<&str>) -> SearchParams {
+        let mut p = SearchParams {
+            q: String::new(),
+            platform: None,
+            limit: DEFAULT_LIMIT,
+        };
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            match k.as_ref() {
+                "q" => p.q = v.into_owned(),
+                "platform" if !v.is_empty() => p.platform = Some(v.into_owned()),
+                "limit" => {
+                    if let Ok(n) = v.trim().parse::<usize>() {
+                        p.limit = n.clamp(1, crate::search::query::MAX_LIMIT);
+                    }
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+fn run(state: &AppState, params: &SearchParams, platform: Option<Platform>, with_counts: bool) -> Result<SearchOutcome, AppError> {
+    if params.q.trim().is_empty() {
+        return Ok(SearchOutcome::default());
+    }
+    state
+        .search
+        .search(&SearchRequest {
+            text: params.q.clone(),
+            platform,
+            limit: params.limit,
+            with_counts,
+        })
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+pub struct CaseGroup {
+    pub guide: Hit,
+    pub cases: Vec<Hit>,
+}
+
+/// Case hits go under their guide when that guide is among the hits; the rest stand alone.
+fn group_hits(hits: Vec<Hit>) -> (Vec<CaseGroup>, Vec<Hit>) {
+    let mut groups: Vec<CaseGroup> = Vec::new();
+    let mut cases = Vec::new();
+    for h in hits {
+        match h.kind {
+            DocKind::Guide => groups.push(CaseGroup {
+                guide: h,
+                cases: Vec::new(),
+            }),
+            DocKind::Case => cases.push(h),
+        }
+    }
+    let mut loose = Vec::new();
+    for c in cases {
+        match groups
+            .iter_mut()
+            .find(|g| c.guide.as_deref() == Some(g.guide.id.as_str()))
+        {
+            Some(g) => g.cases.push(c),
+            None => loose.push(c),
+        }
+    }
+    (groups, loose)
+}
+
+pub struct StatusCard<'a> {
+    pub code: &'static StatusCode,
+    pub guides: Vec<&'a Guide>,
+}
+
+pub struct PlatformLink {
+    pub label: &'static str,
+    pub count: usize,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search/results.html")]
+struct ResultsPage<'a> {
+    q: String,
+    searched: bool,
+    platform: Option<&'static str>,
+    unknown_platform: Option<String>,
+    card: Option<StatusCard<'a>>,
+    groups: Vec<CaseGroup>,
+    loose_cases: Vec<Hit>,
+    platforms: Vec<PlatformLink>,
+    all_href: String,
+    fuzzy_words: Vec<String>,
+    nothing_searchable: bool,
+}
+
+fn href(q: &str, platform: Option<Platform>) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    s.append_pair("q", q);
+    if let Some(p) = platform {
+        s.append_pair("platform", p.as_str());
+    }
+    format!("/search?{}", s.finish())
+}
+
+async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+    let params = SearchParams::parse(raw.as_deref());
+    let platform = params.platform.as_deref().and_then(Platform::parse);
+    let unknown_platform = params.platform.clone().filter(|_| platform.is_none());
+    let outcome = run(&state, &params, platform, true)?;
+    let card = outcome.status_code.map(|code| StatusCard {
+        code,
+        guides: guides_listing(&state.library, code),
+    });
+    let platforms = outcome
+        .platform_counts
+        .iter()
+        .map(|(p, n)| PlatformLink {
+            label: p.label(),
+            count: *n,
+            href: href(&params.q, Some(*p)),
+            current: platform == Some(*p),
+        })
+        .collect();
+    let searched = !params.q.trim().is_empty();
+    let (groups, loose_cases) = group_hits(outcome.hits);
+    page(&ResultsPage {
+        all_href: href(&params.q, None),
+        q: params.q,
+        searched,
+        platform: platform.map(Platform::as_str),
+        unknown_platform,
+        card,
+        groups,
+        loose_cases,
+        platforms,
+        fuzzy_words: outcome.fuzzy_words,
+        nothing_searchable: searched && outcome.terms_used == 0,
+    })
+}
+
+#[derive(Serialize)]
+struct StatusJson {
+    name: String,
+    hex: String,
+    decimal: u32,
+    signed: i32,
+    severity: &'static str,
+    description: String,
+    guides: Vec<GuideRef>,
+}
+
+#[derive(Serialize)]
+struct GuideRef {
+    slug: String,
+    title: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct HitJson {
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slug: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guide: Option<String>,
+    title: String,
+    platform: Option<Platform>,
+    url: String,
+    snippet: String,
+    score: f32,
+}
+
+#[derive(Serialize)]
+struct SearchJson {
+    query: String,
+    status_code: Option<StatusJson>,
+    hits: Vec<HitJson>,
+}
+
+async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let params = SearchParams::parse(raw.as_deref());
+    let platform = match params.platform.as_deref() {
+        None => None,
+        Some(p) => Some(Platform::parse(p).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "Unknown platform `{p}`. Choose one of: {}.",
+                Platform::ALL.map(|p| p.as_str()).join(", ")
+            ))
+        })?),
+    };
+    let outcome = run(&state, &params, platform, false)?;
+    let status_code = outcome.status_code.map(|c| StatusJson {
+        name: c.name(),
+        hex: c.hex(),
+        decimal: c.value,
+        signed: c.signed(),
+        severity: c.severity.as_str(),
+        description: c.description(),
+        guides: guides_listing(&state.library, c)
+            .into_iter()
+            .map(|g| GuideRef {
+                slug: g.slug.clone(),
+                title: g.front.title.clone(),
+                url: g.url(),
+            })
+            .collect(),
+    });
+    let hits = outcome
+        .hits
+        .into_iter()
+        .map(|h| {
+            let (slug, id) = match h.kind {
+                DocKind::Guide => (Some(h.id), None),
+                DocKind::Case => (None, Some(h.id)),
+            };
+            HitJson {
+                kind: h.kind.as_str(),
+                slug,
+                id,
+                guide: h.guide,
+                title: h.title,
+                platform: h.platform,
+                url: h.url,
+                snippet: h.snippet,
+                score: h.score,
+            }
+        })
+        .collect();
+    Ok(Json(SearchJson {
+        query: params.q,
+        status_code,
+        hits,
+    })
+    .into_response())
+}
