@@ -29,16 +29,23 @@ pub fn load_library(config: &Config) -> anyhow::Result<Library> {
 }
 
 /// Opens the search index, rebuilding it when it is missing, corrupt, old or behind the guides.
-pub async fn open_search_index(config: &Config, library: Arc<Library>) -> anyhow::Result<SearchIndex> {
+pub async fn open_search_index(
+    config: &Config,
+    library: Arc<Library>,
+) -> anyhow::Result<SearchIndex> {
     let dir = config.index_dir();
-    let (index, outcome) = tokio::task::spawn_blocking(move || {
-        SearchIndex::open_or_rebuild(&dir, &library, Vec::new)
-    })
-    .await??;
+    let (index, outcome) =
+        tokio::task::spawn_blocking(move || SearchIndex::open_or_rebuild(&dir, &library, Vec::new))
+            .await??;
     match outcome {
-        OpenOutcome::UpToDate => tracing::info!(docs = index.num_docs(), "search index is up to date"),
+        OpenOutcome::UpToDate => {
+            tracing::info!(docs = index.num_docs(), "search index is up to date")
+        }
         OpenOutcome::GuidesReindexed => {
-            tracing::info!(docs = index.num_docs(), "guides changed since the last start: re-indexed them")
+            tracing::info!(
+                docs = index.num_docs(),
+                "guides changed since the last start: re-indexed them"
+            )
         }
         OpenOutcome::Rebuilt(why) => {
             tracing::warn!(docs = index.num_docs(), "rebuilt the search index: {why}")

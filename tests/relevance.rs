@@ -13,7 +13,10 @@ fn relevance_set_top1_and_top3() {
     let (index, _) = SearchIndex::open_or_rebuild(&dir.path().join("index"), &library, Vec::new)
         .expect("index builds");
     let queries = relevance::queries().expect("queries.toml parses");
-    assert!(queries.len() >= 60, "the relevance set needs at least 60 queries");
+    assert!(
+        queries.len() >= 60,
+        "the relevance set needs at least 60 queries"
+    );
     let report = relevance::evaluate(&queries, |q| {
         index
             .search(&SearchRequest {
@@ -40,11 +43,25 @@ fn relevance_set_top1_and_top3() {
         100.0 * report.top3_rate()
     );
     for (q, got) in &report.not_first {
-        println!("  not first [{}] {:?}: expected {}, got {:?}", q.kind, q.q, q.expect, got);
+        println!(
+            "  not first [{}] {:?}: expected {}, got {:?}",
+            q.kind, q.q, q.expect, got
+        );
     }
     for (q, got) in &report.misses {
-        println!("  MISS [{}] {:?}: expected {}, got {:?}", q.kind, q.q, q.expect, got);
+        println!(
+            "  MISS [{}] {:?}: expected {}, got {:?}",
+            q.kind, q.q, q.expect, got
+        );
     }
-    assert!(report.misses.is_empty(), "{} queries missed the top 3", report.misses.len());
-    assert!(report.top1_rate() >= 0.90, "top-1 rate {:.3} is under 0.90", report.top1_rate());
+    assert!(
+        report.misses.is_empty(),
+        "{} queries missed the top 3",
+        report.misses.len()
+    );
+    assert!(
+        report.top1_rate() >= 0.90,
+        "top-1 rate {:.3} is under 0.90",
+        report.top1_rate()
+    );
 }

@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
-    STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -116,7 +115,14 @@ impl IndexDoc {
             platform: Some(g.front.platform),
             title: g.front.title.clone(),
             alarms: g.front.alarms.clone(),
-            products: g.front.products.clone(),
+            // The slug is a name people see in links and say aloud ("the ftlinx guide").
+            products: g
+                .front
+                .products
+                .iter()
+                .cloned()
+                .chain([g.slug.replace('-', " ")])
+                .collect(),
             body: g.text.clone(),
         }
     }
@@ -205,7 +211,8 @@ impl SearchIndex {
         if index.schema() != schema().0 {
             return Err("index schema differs from this version's".into());
         }
-        let opened = SearchIndex::from_index(index, dir).map_err(|e| format!("index corrupt ({e})"))?;
+        let opened =
+            SearchIndex::from_index(index, dir).map_err(|e| format!("index corrupt ({e})"))?;
         // Reading every segment's term dictionary proves the files are intact.
         let searcher = opened.reader.searcher();
         for seg in searcher.segment_readers() {
@@ -234,7 +241,8 @@ impl SearchIndex {
             }
             Err(why) => {
                 let index = SearchIndex::create_fresh(dir)?;
-                let mut docs: Vec<IndexDoc> = library.all().iter().map(IndexDoc::from_guide).collect();
+                let mut docs: Vec<IndexDoc> =
+                    library.all().iter().map(IndexDoc::from_guide).collect();
                 docs.extend(extra());
                 index.rebuild_blocking(&library.content_hash, docs, |_| {})?;
                 Ok((index, OpenOutcome::Rebuilt(why)))
@@ -302,7 +310,10 @@ impl SearchIndex {
     pub fn replace_guides_blocking(&self, library: &Library) -> Result<(), SearchError> {
         {
             let mut w = self.writer()?;
-            w.delete_term(Term::from_field_text(self.fields.kind, DocKind::Guide.as_str()));
+            w.delete_term(Term::from_field_text(
+                self.fields.kind,
+                DocKind::Guide.as_str(),
+            ));
             for g in library.all() {
                 w.add_document(self.to_document(&IndexDoc::from_guide(g)))?;
             }

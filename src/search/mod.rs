@@ -1,10 +1,10 @@
 //! Search: the tantivy index of guides (and later cases), the alarm tokenizer, query building,
 //! snippets, and the OPC UA status-code table.
 
-pub mod status;
-pub mod tokenizer;
 pub mod index;
 pub mod query;
+pub mod status;
+pub mod tokenizer;
 
 pub use index::{DocKind, IndexDoc, OpenOutcome, SearchError, SearchIndex};
 pub use query::{Hit, SearchOutcome, SearchRequest};

@@ -6,7 +6,10 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
@@ -23,6 +26,7 @@ const MAX_TERMS: usize = 40;
 pub const MAX_LIMIT: usize = 100;
 
 const W_ALARMS: Score = 4.0;
+const W_ALARM_PART: Score = 2.0;
 const W_TITLE: Score = 2.5;
 const W_PRODUCTS: Score = 1.5;
 const W_BODY: Score = 1.0;
@@ -30,17 +34,22 @@ const W_BODY: Score = 1.0;
 const W_WHOLE: Score = 1.5;
 const W_FUZZY: Score = 0.35;
 const W_PHRASE: Score = 3.0;
+/// Share of the other fields' scores a term keeps beyond its best field.
+const TIE_BREAKER: Score = 0.3;
+const W_PAIR: Score = 1.0;
+const PAIR_SLOP: u32 = 2;
+const MAX_PAIRS: usize = 12;
 /// Cases rank below guides that match as well.
 const CASE_FACTOR: Score = 0.6;
 
 /// Words a log line is full of that say nothing about the fault.
 const NOISE: &[&str] = &[
-    "a", "an", "the", "of", "to", "in", "on", "at", "for", "is", "are", "was", "were", "be", "been",
-    "and", "or", "with", "by", "from", "as", "it", "its", "this", "that", "into", "when", "then",
-    "than", "my", "i", "we", "our", "has", "have", "had", "do", "does", "did", "can", "will",
-    "trace", "debug", "info", "inform", "warn", "warning", "error", "err", "fatal", "sever", "severe",
-    "fine", "finer", "finest", "notic", "notice", "critic", "critical", "crit", "emerg", "verbos",
-    "verbose",
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "is", "are", "was", "were", "be",
+    "been", "and", "or", "but", "not", "no", "with", "by", "from", "as", "it", "its", "this",
+    "that", "into", "when", "then", "than", "my", "i", "we", "our", "has", "have", "had", "do",
+    "does", "did", "can", "will", "trace", "debug", "info", "inform", "warn", "warning", "error",
+    "err", "fatal", "sever", "severe", "fine", "finer", "finest", "notic", "notice", "critic",
+    "critical", "crit", "emerg", "verbos", "verbose",
 ];
 
 #[derive(Debug, Clone)]
@@ -75,6 +84,15 @@ pub struct SearchOutcome {
     pub terms_used: usize,
     /// Words that were not found anywhere and were matched by spelling instead.
     pub fuzzy_words: Vec<String>,
+}
+
+struct BuiltQuery {
+    /// None when the input held nothing that is in the index.
+    query: Option<Box<dyn Query>>,
+    fuzzy_words: Vec<String>,
+    /// Terms to highlight in snippets, rarer ones scoring higher.
+    snippet_terms: BTreeMap<String, Score>,
+    terms_used: usize,
 }
 
 struct QueryTerm {
@@ -127,7 +145,10 @@ fn is_noise(t: &str, kind: TokenKind) -> bool {
 
 /// The distinct terms of the input, whole identifiers and codes first, noise dropped.
 fn query_terms(text: &str) -> Vec<QueryTerm> {
-    let kinds: Vec<TokenKind> = tokenizer::analyze(text).into_iter().map(|t| t.kind).collect();
+    let kinds: Vec<TokenKind> = tokenizer::analyze(text)
+        .into_iter()
+        .map(|t| t.kind)
+        .collect();
     let stemmed = tokenizer::terms(text);
     let mut seen = HashSet::new();
     let mut whole = Vec::new();
@@ -146,6 +167,16 @@ fn query_terms(text: &str) -> Vec<QueryTerm> {
     whole.extend(parts);
     whole.truncate(MAX_TERMS);
     whole
+}
+
+/// The input's words in order (stemmed, noise dropped), for proximity pairs.
+fn adjacent_words(text: &str) -> Vec<String> {
+    tokenizer::analyze(text)
+        .iter()
+        .zip(tokenizer::terms(text))
+        .filter(|(t, (stem, _))| t.kind == TokenKind::Part && !is_noise(stem, t.kind))
+        .map(|(_, (stem, _))| stem)
+        .collect()
 }
 
 /// Quoted parts of the input, for an exact-phrase boost; an unpaired quote is ignored.
@@ -176,45 +207,93 @@ impl SearchIndex {
     }
 
     /// The query for cleaned input, plus the words matched by spelling and the snippet terms.
-    fn build_query(
-        &self,
-        searcher: &Searcher,
-        text: &str,
-    ) -> Result<(Option<Box<dyn Query>>, Vec<String>, BTreeMap<String, Score>, usize), SearchError> {
+    fn build_query(&self, searcher: &Searcher, text: &str) -> Result<BuiltQuery, SearchError> {
         let terms = query_terms(text);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut fuzzy_words = Vec::new();
         let mut snippet_terms = BTreeMap::new();
         for t in &terms {
             let mut found = 0u64;
-            let kind_w = if t.kind == TokenKind::Part { 1.0 } else { W_WHOLE };
-            for (field, w) in self.text_fields() {
+            let kind_w = if t.kind == TokenKind::Part {
+                1.0
+            } else {
+                W_WHOLE
+            };
+            // One clause per term, taking the best field (plus a little of the others), so a
+            // common word that happens to sit in every field does not outweigh a rare one.
+            let mut per_field: Vec<Box<dyn Query>> = Vec::new();
+            for (field, mut w) in self.text_fields() {
+                // A word that is only part of an alarm name says less than the whole name.
+                if field == self.fields.alarms && t.kind == TokenKind::Part {
+                    w = W_ALARM_PART;
+                }
                 let term = Term::from_field_text(field, &t.text);
                 let df = searcher.doc_freq(&term)?;
                 found += df;
                 if df > 0 {
-                    clauses.push(boosted(
+                    per_field.push(Box::new(BoostQuery::new(
                         Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
                         w * kind_w,
-                    ));
+                    )));
                 }
                 if field == self.fields.body && df > 0 {
                     snippet_terms.insert(t.text.clone(), 1.0 / (1.0 + df as Score));
                 }
             }
+            if !per_field.is_empty() {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                        per_field,
+                        TIE_BREAKER,
+                    )),
+                ));
+            }
             let chars = t.text.chars().count();
             let wordlike = t.text.chars().all(char::is_alphabetic);
             if found == 0 && t.kind == TokenKind::Part && wordlike && chars >= 5 {
                 let distance = if chars >= 9 { 2 } else { 1 };
-                for (field, w) in self.text_fields() {
-                    let term = Term::from_field_text(field, &t.text);
-                    clauses.push(boosted(
-                        Box::new(FuzzyTermQuery::new(term, distance, true)),
-                        w * W_FUZZY,
-                    ));
-                }
+                let fuzzy: Vec<Box<dyn Query>> = self
+                    .text_fields()
+                    .into_iter()
+                    .map(|(field, w)| -> Box<dyn Query> {
+                        Box::new(BoostQuery::new(
+                            Box::new(FuzzyTermQuery::new(
+                                Term::from_field_text(field, &t.text),
+                                distance,
+                                true,
+                            )),
+                            w * W_FUZZY,
+                        ))
+                    })
+                    .collect();
+                clauses.push((
+                    Occur::Should,
+                    Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER)),
+                ));
                 fuzzy_words.push(t.text.clone());
             }
+        }
+        // Words the tech typed next to each other score more where the guide has them close
+        // together too ("stop updating", "switch back").
+        let mut pairs = 0;
+        for pair in adjacent_words(text).windows(2) {
+            if pairs >= MAX_PAIRS {
+                break;
+            }
+            let (a, b) = (&pair[0], &pair[1]);
+            if !snippet_terms.contains_key(a) || !snippet_terms.contains_key(b) || a == b {
+                continue;
+            }
+            let pq = PhraseQuery::new_with_offset_and_slop(
+                vec![
+                    (0, Term::from_field_text(self.fields.body, a)),
+                    (1, Term::from_field_text(self.fields.body, b)),
+                ],
+                PAIR_SLOP,
+            );
+            clauses.push(boosted(Box::new(pq), W_PAIR));
+            pairs += 1;
         }
         for phrase in quoted_phrases(text) {
             let mut positions = HashSet::new();
@@ -236,11 +315,13 @@ impl SearchIndex {
                 clauses.push(boosted(Box::new(pq), w * W_PHRASE));
             }
         }
-        let used = terms.len();
-        if clauses.is_empty() {
-            return Ok((None, fuzzy_words, snippet_terms, used));
-        }
-        Ok((Some(Box::new(BooleanQuery::new(clauses))), fuzzy_words, snippet_terms, used))
+        Ok(BuiltQuery {
+            query: (!clauses.is_empty())
+                .then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>),
+            fuzzy_words,
+            snippet_terms,
+            terms_used: terms.len(),
+        })
     }
 
     fn platform_filter(&self, q: Box<dyn Query>, p: Platform) -> Box<dyn Query> {
@@ -261,7 +342,12 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let text = clean_input(&req.text);
         let status_code = status::table().find_in(&req.text);
-        let (query, fuzzy_words, snippet_terms, terms_used) = self.build_query(&searcher, &text)?;
+        let BuiltQuery {
+            query,
+            fuzzy_words,
+            snippet_terms,
+            terms_used,
+        } = self.build_query(&searcher, &text)?;
         let mut outcome = SearchOutcome {
             status_code,
             terms_used,
@@ -366,7 +452,9 @@ mod tests {
 
     #[test]
     fn clean_input_drops_timestamps_and_hosts() {
-        let c = clean_input("2026-11-20 02:14:07,331 WARN opc.tcp://plc-01:49320 Bad_Timeout 11/20/2026 3:04 PM");
+        let c = clean_input(
+            "2026-11-20 02:14:07,331 WARN opc.tcp://plc-01:49320 Bad_Timeout 11/20/2026 3:04 PM",
+        );
         assert!(!c.contains("2026"), "{c}");
         assert!(!c.contains("02:14"), "{c}");
         assert!(!c.contains("plc-01"), "{c}");
@@ -391,7 +479,12 @@ mod tests {
         let t = query_terms("ERROR the Bad_Timeout at 12 x");
         let texts: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(texts[0], "badtimeout");
-        assert!(!texts.contains(&"error") && !texts.contains(&"the") && !texts.contains(&"12") && !texts.contains(&"x"));
+        assert!(
+            !texts.contains(&"error")
+                && !texts.contains(&"the")
+                && !texts.contains(&"12")
+                && !texts.contains(&"x")
+        );
         assert!(texts.contains(&"timeout"));
     }
 }

@@ -42,7 +42,10 @@ impl RelevanceReport {
 }
 
 /// Runs every query through `search` (which returns guide slugs, best first) and scores it.
-pub fn evaluate(queries: &[RelevanceQuery], mut search: impl FnMut(&str) -> Vec<String>) -> RelevanceReport {
+pub fn evaluate(
+    queries: &[RelevanceQuery],
+    mut search: impl FnMut(&str) -> Vec<String>,
+) -> RelevanceReport {
     let mut r = RelevanceReport {
         total: queries.len(),
         ..Default::default()
@@ -57,9 +60,12 @@ pub fn evaluate(queries: &[RelevanceQuery], mut search: impl FnMut(&str) -> Vec<
             }
             Some(1 | 2) => {
                 r.top3 += 1;
-                r.not_first.push((q.clone(), slugs.into_iter().take(3).collect()));
+                r.not_first
+                    .push((q.clone(), slugs.into_iter().take(3).collect()));
             }
-            _ => r.misses.push((q.clone(), slugs.into_iter().take(3).collect())),
+            _ => r
+                .misses
+                .push((q.clone(), slugs.into_iter().take(3).collect())),
         }
     }
     r

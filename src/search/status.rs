@@ -108,10 +108,17 @@ impl StatusTable {
             by_value: HashMap::new(),
             by_joined: HashMap::new(),
         };
-        for (i, line) in csv.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in csv
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let mut parts = line.splitn(3, ',');
             let (Some(symbol), Some(hex)) = (parts.next(), parts.next()) else {
-                return Err(StatusTableError::Csv(i + 1, "expected name,0xVALUE,description".into()));
+                return Err(StatusTableError::Csv(
+                    i + 1,
+                    "expected name,0xVALUE,description".into(),
+                ));
             };
             let value = u32::from_str_radix(hex.trim_start_matches("0x"), 16)
                 .map_err(|e| StatusTableError::Csv(i + 1, e.to_string()))?;
@@ -132,7 +139,9 @@ impl StatusTable {
         }
         for key in meanings.keys() {
             if !table.by_joined.contains_key(&key.to_lowercase()) {
-                return Err(StatusTableError::Meanings(format!("`{key}` is not a status code")));
+                return Err(StatusTableError::Meanings(format!(
+                    "`{key}` is not a status code"
+                )));
             }
         }
         Ok(table)
@@ -162,7 +171,9 @@ impl StatusTable {
     pub fn recognise(&self, word: &str) -> Option<&StatusCode> {
         let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '_' && c != '-');
         if let Some(hex) = w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
-            return u32::from_str_radix(hex, 16).ok().and_then(|v| self.by_value(v));
+            return u32::from_str_radix(hex, 16)
+                .ok()
+                .and_then(|v| self.by_value(v));
         }
         if let Some(digits) = w.strip_prefix('-') {
             if digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -174,12 +185,18 @@ impl StatusTable {
             let decimal = w.parse::<u32>().ok().and_then(|v| self.by_value(v));
             // Eight digits may also be hex written without `0x`: `80740000`.
             let hex = (w.len() == 8)
-                .then(|| u32::from_str_radix(w, 16).ok().and_then(|v| self.by_value(v)))
+                .then(|| {
+                    u32::from_str_radix(w, 16)
+                        .ok()
+                        .and_then(|v| self.by_value(v))
+                })
                 .flatten();
             return decimal.or(hex);
         }
         if w.len() == 8 && w.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return u32::from_str_radix(w, 16).ok().and_then(|v| self.by_value(v));
+            return u32::from_str_radix(w, 16)
+                .ok()
+                .and_then(|v| self.by_value(v));
         }
         let code = self.by_name(w)?;
         (!matches!(code.symbol.as_str(), "Good" | "Bad" | "Uncertain")).then_some(code)
@@ -187,8 +204,26 @@ impl StatusTable {
 
     /// The first status code named anywhere in a pasted line, in any notation.
     pub fn find_in(&self, text: &str) -> Option<&StatusCode> {
-        text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '=' | '"' | '\'' | ':' | '<' | '>'))
-            .find_map(|w| self.recognise(w))
+        text.split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';'
+                        | '('
+                        | ')'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                        | '='
+                        | '"'
+                        | '\''
+                        | ':'
+                        | '<'
+                        | '>'
+                )
+        })
+        .find_map(|w| self.recognise(w))
     }
 }
 
@@ -252,7 +287,16 @@ mod tests {
             let c = t.recognise(input).unwrap_or_else(|| panic!("{input}"));
             assert_eq!(c.hex(), "0x80AC0000", "{input}");
         }
-        for input in ["Bad", "good", "uncertain", "12", "1500", "hello", "-1", "ZZZZZZZZ"] {
+        for input in [
+            "Bad",
+            "good",
+            "uncertain",
+            "12",
+            "1500",
+            "hello",
+            "-1",
+            "ZZZZZZZZ",
+        ] {
             assert!(t.recognise(input).is_none(), "{input}");
         }
     }
@@ -260,9 +304,23 @@ mod tests {
     #[test]
     fn finds_a_code_inside_a_log_line() {
         let line = "2026-11-20 02:14:07,331 WARN [milo-netty-event-loop-1] c.i.i.g.o.c.c.OpcUaConnection: connect failed, status=StatusCode{name=Bad_ConnectionRejected, value=0x80AC0000, quality=bad}";
-        assert_eq!(table().find_in(line).unwrap().symbol, "BadConnectionRejected");
-        assert_eq!(table().find_in("status 80740000").unwrap().symbol, "BadTypeMismatch");
-        assert_eq!(table().find_in("write failed with 2151350272").unwrap().symbol, "BadNotWritable");
-        assert!(table().find_in("2026-11-20 02:14:07 bad quality on tag").is_none());
+        assert_eq!(
+            table().find_in(line).unwrap().symbol,
+            "BadConnectionRejected"
+        );
+        assert_eq!(
+            table().find_in("status 80740000").unwrap().symbol,
+            "BadTypeMismatch"
+        );
+        assert_eq!(
+            table()
+                .find_in("write failed with 2151350272")
+                .unwrap()
+                .symbol,
+            "BadNotWritable"
+        );
+        assert!(table()
+            .find_in("2026-11-20 02:14:07 bad quality on tag")
+            .is_none());
     }
 }

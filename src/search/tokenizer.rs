@@ -92,7 +92,10 @@ fn hex_token(value: u32) -> String {
 /// Parses hex written as `0x...` (any length up to 8 digits) or as exactly 8 hex digits with at
 /// least one letter and one digit (`80AC0000`).
 fn parse_hex(chunk: &str) -> Option<u32> {
-    if let Some(h) = chunk.strip_prefix("0x").or_else(|| chunk.strip_prefix("0X")) {
+    if let Some(h) = chunk
+        .strip_prefix("0x")
+        .or_else(|| chunk.strip_prefix("0X"))
+    {
         if !h.is_empty() && h.len() <= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
             return u32::from_str_radix(h, 16).ok();
         }
@@ -109,35 +112,61 @@ fn parse_hex(chunk: &str) -> Option<u32> {
     None
 }
 
+fn push(
+    out: &mut Vec<AlarmToken>,
+    text: String,
+    kind: TokenKind,
+    position: usize,
+    from: usize,
+    to: usize,
+) {
+    if !text.is_empty() && text.len() <= MAX_TOKEN_LEN {
+        out.push(AlarmToken {
+            text,
+            kind,
+            position,
+            from,
+            to,
+        });
+    }
+}
+
+/// Adds the hex and joined-name notations of `code`, except the one the text already had.
+fn add_code(
+    out: &mut Vec<AlarmToken>,
+    code: &StatusCode,
+    position: usize,
+    from: usize,
+    to: usize,
+    had: TokenKind,
+) {
+    if had != TokenKind::Hex {
+        push(
+            out,
+            hex_token(code.value),
+            TokenKind::Synonym,
+            position,
+            from,
+            to,
+        );
+    }
+    if had != TokenKind::Joined {
+        push(out, code.joined(), TokenKind::Synonym, position, from, to);
+    }
+}
+
 /// The tokens of `text`, with their kinds. The tantivy tokenizer and the query builder share it.
 pub fn analyze(text: &str) -> Vec<AlarmToken> {
     let table = status::table();
     let mut out: Vec<AlarmToken> = Vec::new();
     let mut position = 0usize;
-    let mut push = |out: &mut Vec<AlarmToken>, text: String, kind, position, from, to| {
-        if !text.is_empty() && text.len() <= MAX_TOKEN_LEN {
-            out.push(AlarmToken {
-                text,
-                kind,
-                position,
-                from,
-                to,
-            });
-        }
-    };
-    let add_code = |out: &mut Vec<AlarmToken>, code: &StatusCode, pos, from, to, skip: TokenKind, push: &mut dyn FnMut(&mut Vec<AlarmToken>, String, TokenKind, usize, usize, usize)| {
-        if skip != TokenKind::Hex {
-            push(out, hex_token(code.value), TokenKind::Synonym, pos, from, to);
-        }
-        if skip != TokenKind::Joined {
-            push(out, code.joined(), TokenKind::Synonym, pos, from, to);
-        }
-    };
 
     let mut idx = 0usize;
     let bytes_len = text.len();
     while idx < bytes_len {
-        let Some(c) = text[idx..].chars().next() else { break };
+        let Some(c) = text[idx..].chars().next() else {
+            break;
+        };
         if !is_chunk_char(c) {
             idx += c.len_utf8();
             continue;
@@ -157,9 +186,16 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
         if let Some(digits) = raw.strip_prefix('-') {
             if digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()) {
                 if let Ok(v) = raw.parse::<i32>() {
-                    push(&mut out, raw.to_string(), TokenKind::Part, position, start, end);
+                    push(
+                        &mut out,
+                        raw.to_string(),
+                        TokenKind::Part,
+                        position,
+                        start,
+                        end,
+                    );
                     if let Some(code) = table.by_value(v as u32) {
-                        add_code(&mut out, code, position, start, end, TokenKind::Part, &mut push);
+                        add_code(&mut out, code, position, start, end, TokenKind::Part);
                     }
                     position += 1;
                     continue;
@@ -178,23 +214,40 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
         if let Some(v) = parse_hex(chunk) {
             push(&mut out, hex_token(v), TokenKind::Hex, position, from, to);
             if let Some(code) = table.by_value(v) {
-                add_code(&mut out, code, position, from, to, TokenKind::Hex, &mut push);
+                add_code(&mut out, code, position, from, to, TokenKind::Hex);
             }
             position += 1;
             continue;
         }
         if chunk.bytes().all(|b| b.is_ascii_digit()) {
-            push(&mut out, strip_zeros(chunk), TokenKind::Part, position, from, to);
+            push(
+                &mut out,
+                strip_zeros(chunk),
+                TokenKind::Part,
+                position,
+                from,
+                to,
+            );
             if chunk.len() >= 7 {
                 if let Some(code) = chunk.parse::<u32>().ok().and_then(|v| table.by_value(v)) {
-                    add_code(&mut out, code, position, from, to, TokenKind::Part, &mut push);
+                    add_code(&mut out, code, position, from, to, TokenKind::Part);
                 }
             }
             // Eight digits may be hex without its `0x` (`80740000`); only a known code counts.
             if chunk.len() == 8 {
-                if let Some(code) = u32::from_str_radix(chunk, 16).ok().and_then(|v| table.by_value(v)) {
-                    push(&mut out, hex_token(code.value), TokenKind::Hex, position, from, to);
-                    add_code(&mut out, code, position, from, to, TokenKind::Hex, &mut push);
+                if let Some(code) = u32::from_str_radix(chunk, 16)
+                    .ok()
+                    .and_then(|v| table.by_value(v))
+                {
+                    push(
+                        &mut out,
+                        hex_token(code.value),
+                        TokenKind::Hex,
+                        position,
+                        from,
+                        to,
+                    );
+                    add_code(&mut out, code, position, from, to, TokenKind::Hex);
                 }
             }
             position += 1;
@@ -214,14 +267,28 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
                 let part = normalise_part(&piece[s..e]);
                 joined.push_str(&part);
                 piece_joined.push_str(&part);
-                push(&mut out, part, TokenKind::Part, position, piece_from + s, piece_from + e);
+                push(
+                    &mut out,
+                    part,
+                    TokenKind::Part,
+                    position,
+                    piece_from + s,
+                    piece_from + e,
+                );
                 position += 1;
                 parts += 1;
             }
             // `OpcUaConnection` inside `c.i.i.g.o.c.c.OpcUaConnection` is kept whole too.
             if spans.len() > 1 && piece.len() < chunk.len() {
                 let to = piece_from + piece.len();
-                push(&mut out, piece_joined, TokenKind::Joined, piece_first, piece_from, to);
+                push(
+                    &mut out,
+                    piece_joined,
+                    TokenKind::Joined,
+                    piece_first,
+                    piece_from,
+                    to,
+                );
             }
         }
         if parts > 1 {
@@ -336,7 +403,10 @@ mod tests {
     fn has_all(input: &str, expected: &[&str]) {
         let got = texts(input);
         for e in expected {
-            assert!(got.iter().any(|g| g == e), "{input:?}: expected {e:?} in {got:?}");
+            assert!(
+                got.iter().any(|g| g == e),
+                "{input:?}: expected {e:?} in {got:?}"
+            );
         }
     }
 
@@ -348,15 +418,36 @@ mod tests {
             "badconnectionrejected",
             "BAD_CONNECTIONREJECTED",
         ] {
-            has_all(input, &["bad", "connection", "rejected", "badconnectionrejected", "0x80ac0000"]);
+            has_all(
+                input,
+                &[
+                    "bad",
+                    "connection",
+                    "rejected",
+                    "badconnectionrejected",
+                    "0x80ac0000",
+                ],
+            );
         }
-        has_all("bad connection rejected", &["bad", "connection", "rejected"]);
-        has_all("Bad ConnectionRejected", &["bad", "connection", "rejected", "connectionrejected"]);
+        has_all(
+            "bad connection rejected",
+            &["bad", "connection", "rejected"],
+        );
+        has_all(
+            "Bad ConnectionRejected",
+            &["bad", "connection", "rejected", "connectionrejected"],
+        );
     }
 
     #[test]
     fn hex_meets_in_any_case_and_prefix() {
-        for input in ["0x80AC0000", "80AC0000", "0x80ac0000", "80ac0000", "(0X80AC0000)"] {
+        for input in [
+            "0x80AC0000",
+            "80AC0000",
+            "0x80ac0000",
+            "80ac0000",
+            "(0X80AC0000)",
+        ] {
             has_all(input, &["0x80ac0000", "badconnectionrejected"]);
         }
         // Short hex with 0x is normalised to eight digits.
@@ -367,8 +458,14 @@ mod tests {
 
     #[test]
     fn decimal_status_codes_gain_hex_and_name() {
-        has_all("2158755840", &["2158755840", "0x80ac0000", "badconnectionrejected"]);
-        has_all("value=-2136211456", &["-2136211456", "0x80ac0000", "badconnectionrejected"]);
+        has_all(
+            "2158755840",
+            &["2158755840", "0x80ac0000", "badconnectionrejected"],
+        );
+        has_all(
+            "value=-2136211456",
+            &["-2136211456", "0x80ac0000", "badconnectionrejected"],
+        );
     }
 
     #[test]
@@ -385,8 +482,14 @@ mod tests {
             &["opc", "ua", "connection", "opcuaconnection"],
         );
         has_all("CCU-Historian", &["ccu", "historian", "ccuhistorian"]);
-        has_all("NodeName.HIST_HEARTBEAT.F_CV", &["hist", "heartbeat", "cv", "nodenamehistheartbeatfcv"]);
-        has_all(r"C:\Historian Data\LogFiles", &["historian", "data", "log", "files", "logfiles"]);
+        has_all(
+            "NodeName.HIST_HEARTBEAT.F_CV",
+            &["hist", "heartbeat", "cv", "nodenamehistheartbeatfcv"],
+        );
+        has_all(
+            r"C:\Historian Data\LogFiles",
+            &["historian", "data", "log", "files", "logfiles"],
+        );
         has_all("S7-1500", &["s7", "1500", "s71500"]);
         has_all("S7Plus", &["s7", "plus", "s7plus"]);
     }
@@ -420,7 +523,9 @@ mod tests {
             "ÄÖÜ straße İstanbul",
         ] {
             let t = analyze(input);
-            assert!(t.iter().all(|t| t.text.len() <= MAX_TOKEN_LEN && !t.text.is_empty()));
+            assert!(t
+                .iter()
+                .all(|t| t.text.len() <= MAX_TOKEN_LEN && !t.text.is_empty()));
         }
         has_all("🔥🔥 Bad_Timeout 🔥", &["badtimeout", "timeout"]);
         has_all("ÄÖÜ straße", &["äöü", "straße"]);

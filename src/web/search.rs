@@ -50,7 +50,12 @@ impl SearchParams {
     }
 }
 
-fn run(state: &AppState, params: &SearchParams, platform: Option<Platform>, with_counts: bool) -> Result<SearchOutcome, AppError> {
+fn run(
+    state: &AppState,
+    params: &SearchParams,
+    platform: Option<Platform>,
+    with_counts: bool,
+) -> Result<SearchOutcome, AppError> {
     if params.q.trim().is_empty() {
         return Ok(SearchOutcome::default());
     }
@@ -133,7 +138,10 @@ fn href(q: &str, platform: Option<Platform>) -> String {
     format!("/search?{}", s.finish())
 }
 
-async fn search_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+async fn search_page(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
     let params = SearchParams::parse(raw.as_deref());
     let platform = params.platform.as_deref().and_then(Platform::parse);
     let unknown_platform = params.platform.clone().filter(|_| platform.is_none());
@@ -210,7 +218,10 @@ struct SearchJson {
     hits: Vec<HitJson>,
 }
 
-async fn search_api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+async fn search_api(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let params = SearchParams::parse(raw.as_deref());
     let platform = match params.platform.as_deref() {
         None => None,
