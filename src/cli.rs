@@ -6,7 +6,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::content::{ContentError, Library};
-use crate::startup::Application;
+use crate::bench::BenchOptions;
+use crate::search::SearchIndex;
+use crate::startup::{load_library, Application};
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,12 +30,93 @@ pub enum Command {
     Serve,
     /// Check every guide; exits 1 listing `path:line: reason` for each fault.
     Check,
+    /// Rebuild the search index from the guides and the database.
+    Reindex,
+    /// Benchmark search on a synthetic corpus against SQLite FTS5.
+    Bench {
+        /// Number of synthetic cases besides the shipped guides.
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+        /// Seed of the synthetic corpus; the same seed gives the same corpus.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Timed runs of the query mix.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Check => check(&cli.config),
+        Command::Reindex => reindex(&cli.config).await,
+        Command::Bench {
+            cases,
+            seed,
+            rounds,
+        } => bench(
+            &cli.config,
+            BenchOptions {
+                cases,
+                seed,
+                rounds: rounds.max(1),
+            },
+        ),
+    }
+}
+
+async fn reindex(config: &Config) -> ExitCode {
+    let result = async {
+        let library = load_library(config)?;
+        std::fs::create_dir_all(&config.data_dir)?;
+        let db = crate::db::connect(&config.database_url()).await?;
+        let docs = crate::startup::all_index_docs(&library, &db).await?;
+        let dir = config.index_dir();
+        let total = docs.len() as u64;
+        let hash = library.content_hash.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let bar = ProgressBar::new(total).with_style(
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")?
+                    .progress_chars("=> "),
+            );
+            bar.set_message("indexing");
+            let index = SearchIndex::create_fresh(&dir)?;
+            index.rebuild_blocking(&hash, docs, |n| bar.set_position(n))?;
+            bar.finish_with_message("indexed");
+            Ok(())
+        })
+        .await??;
+        anyhow::Ok(total)
+    }
+    .await;
+    match result {
+        Ok(n) => {
+            println!(
+                "search index rebuilt: {n} documents in {}",
+                config.index_dir().display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench(config: &Config, opts: BenchOptions) -> ExitCode {
+    let result = load_library(config)
+        .and_then(|lib| crate::bench::run(&lib, &opts, |line| eprintln!("{line}")));
+    match result {
+        Ok(report) => {
+            println!("{}", crate::bench::render(&report));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

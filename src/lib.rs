@@ -4,6 +4,8 @@
 //! database (`db`), loads and checks the guides (`content`), and builds the router (`web`).
 //! `web` holds only HTTP: handlers parse a request, call `content`, and render a template.
 
+/// `faultbook bench`: synthetic corpus, tantivy against SQLite FTS5.
+pub mod bench;
 /// Command line: `serve`, `check`, and the rest.
 pub mod cli;
 /// Typed configuration from flags and environment.

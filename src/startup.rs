@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::content::Library;
 use crate::db;
-use crate::search::{OpenOutcome, SearchIndex};
+use crate::search::{IndexDoc, OpenOutcome, SearchIndex};
 use crate::web::{self, AppState};
 
 pub struct Application {
@@ -26,6 +26,11 @@ pub fn load_library(config: &Config) -> anyhow::Result<Library> {
             config.content_dir.display()
         )
     })
+}
+
+/// Everything the index holds, read from the guides and the database.
+pub async fn all_index_docs(library: &Library, _db: &db::Db) -> anyhow::Result<Vec<IndexDoc>> {
+    Ok(library.all().iter().map(IndexDoc::from_guide).collect())
 }
 
 /// Opens the search index, rebuilding it when it is missing, corrupt, old or behind the guides.

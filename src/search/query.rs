@@ -12,7 +12,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
+use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
 use super::index::{DocKind, SearchError, SearchIndex};
 use super::status::{self, StatusCode};
@@ -41,6 +41,12 @@ const PAIR_SLOP: u32 = 2;
 const MAX_PAIRS: usize = 12;
 /// Cases rank below guides that match as well.
 const CASE_FACTOR: Score = 0.6;
+/// A guide scoring at least this share of the best guide is listed before any case.
+const STRONG_GUIDE: Score = 0.3;
+/// A term in more than this share of all documents is left out of the case query...
+const COMMON_SHARE: f64 = 0.05;
+/// ...unless it is among the rarest few terms of the query.
+const KEEP_RAREST: usize = 3;
 
 /// Words a log line is full of that say nothing about the fault.
 const NOISE: &[&str] = &[
@@ -87,8 +93,12 @@ pub struct SearchOutcome {
 }
 
 struct BuiltQuery {
-    /// None when the input held nothing that is in the index.
-    query: Option<Box<dyn Query>>,
+    /// For guides: every term, spelling matches, word pairs and quoted phrases. None when the
+    /// input held nothing that is in the index.
+    guides: Option<Box<dyn Query>>,
+    /// For cases: the same without word pairs, and without the words so common among
+    /// hundreds of thousands of cases that they only cost time.
+    cases: Option<Box<dyn Query>>,
     fuzzy_words: Vec<String>,
     /// Terms to highlight in snippets, rarer ones scoring higher.
     snippet_terms: BTreeMap<String, Score>,
@@ -210,10 +220,14 @@ impl SearchIndex {
     fn build_query(&self, searcher: &Searcher, text: &str) -> Result<BuiltQuery, SearchError> {
         let terms = query_terms(text);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // (highest field document frequency, clause) for each term that is in the index.
+        let mut term_clauses: Vec<(u64, Box<dyn Query>)> = Vec::new();
+        let mut case_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut fuzzy_words = Vec::new();
         let mut snippet_terms = BTreeMap::new();
         for t in &terms {
             let mut found = 0u64;
+            let mut max_df = 0u64;
             let kind_w = if t.kind == TokenKind::Part {
                 1.0
             } else {
@@ -230,6 +244,7 @@ impl SearchIndex {
                 let term = Term::from_field_text(field, &t.text);
                 let df = searcher.doc_freq(&term)?;
                 found += df;
+                max_df = max_df.max(df);
                 if df > 0 {
                     per_field.push(Box::new(BoostQuery::new(
                         Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
@@ -241,8 +256,8 @@ impl SearchIndex {
                 }
             }
             if !per_field.is_empty() {
-                clauses.push((
-                    Occur::Should,
+                term_clauses.push((
+                    max_df,
                     Box::new(DisjunctionMaxQuery::with_tie_breaker(
                         per_field,
                         TIE_BREAKER,
@@ -267,13 +282,23 @@ impl SearchIndex {
                         ))
                     })
                     .collect();
-                clauses.push((
-                    Occur::Should,
-                    Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER)),
-                ));
+                let fuzzy: Box<dyn Query> =
+                    Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER));
+                case_clauses.push((Occur::Should, fuzzy.box_clone()));
+                clauses.push((Occur::Should, fuzzy));
                 fuzzy_words.push(t.text.clone());
             }
         }
+        let common = (searcher.num_docs() as f64 * COMMON_SHARE) as u64;
+        let mut by_rarity: Vec<usize> = (0..term_clauses.len()).collect();
+        by_rarity.sort_by_key(|&i| term_clauses[i].0);
+        for (rank, &i) in by_rarity.iter().enumerate() {
+            if rank < KEEP_RAREST || term_clauses[i].0 <= common {
+                case_clauses.push((Occur::Should, term_clauses[i].1.box_clone()));
+            }
+        }
+        clauses.extend(term_clauses.into_iter().map(|(_, q)| (Occur::Should, q)));
+
         // Words the tech typed next to each other score more where the guide has them close
         // together too ("stop updating", "switch back").
         let mut pairs = 0;
@@ -312,12 +337,17 @@ impl SearchIndex {
                         .map(|(p, t)| (*p, Term::from_field_text(field, t)))
                         .collect(),
                 );
-                clauses.push(boosted(Box::new(pq), w * W_PHRASE));
+                let (occur, q) = boosted(Box::new(pq), w * W_PHRASE);
+                case_clauses.push((occur, q.box_clone()));
+                clauses.push((occur, q));
             }
         }
+        let boolean = |c: Vec<(Occur, Box<dyn Query>)>| {
+            (!c.is_empty()).then(|| Box::new(BooleanQuery::new(c)) as Box<dyn Query>)
+        };
         Ok(BuiltQuery {
-            query: (!clauses.is_empty())
-                .then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>),
+            guides: boolean(clauses),
+            cases: boolean(case_clauses),
             fuzzy_words,
             snippet_terms,
             terms_used: terms.len(),
@@ -343,7 +373,8 @@ impl SearchIndex {
         let text = clean_input(&req.text);
         let status_code = status::table().find_in(&req.text);
         let BuiltQuery {
-            query,
+            guides,
+            cases,
             fuzzy_words,
             snippet_terms,
             terms_used,
@@ -354,28 +385,24 @@ impl SearchIndex {
             fuzzy_words,
             ..SearchOutcome::default()
         };
-        let Some(query) = query else {
+        let (Some(guides), Some(cases)) = (guides, cases) else {
             return Ok(outcome);
         };
+        let guides = self.of_kind(guides, DocKind::Guide);
+        let cases = self.of_kind(cases, DocKind::Case);
         if req.with_counts {
             for p in Platform::ALL {
-                let n = searcher.search(&self.platform_filter(query.box_clone(), p), &Count)?;
+                let n = searcher.search(&self.platform_filter(guides.box_clone(), p), &Count)?
+                    + searcher.search(&self.platform_filter(cases.box_clone(), p), &Count)?;
                 outcome.platform_counts.push((p, n));
             }
         }
-        let query = match req.platform {
-            Some(p) => self.platform_filter(query, p),
-            None => query,
+        let (guides, cases) = match req.platform {
+            Some(p) => (self.platform_filter(guides, p), self.platform_filter(cases, p)),
+            None => (guides, cases),
         };
         let limit = req.limit.clamp(1, MAX_LIMIT);
-        let collector = TopDocs::with_limit(limit).tweak_score(move |seg: &SegmentReader| {
-            let col = seg.fast_fields().u64("is_case").ok();
-            move |doc, score: Score| match col.as_ref().and_then(|c| c.first(doc)) {
-                Some(1) => score * CASE_FACTOR,
-                _ => score,
-            }
-        });
-        let top: Vec<(Score, DocAddress)> = searcher.search(&query, &collector)?;
+        let top = self.guides_then_cases(&searcher, guides, cases, limit)?;
 
         let mut snippets = SnippetGenerator::new(
             snippet_terms,
@@ -389,6 +416,43 @@ impl SearchIndex {
             outcome.hits.push(self.hit(&doc, score, &snippets));
         }
         Ok(outcome)
+    }
+
+    fn of_kind(&self, q: Box<dyn Query>, kind: DocKind) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, q),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.kind, kind.as_str()),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]))
+    }
+
+    /// Guides that match well come first, whatever the cases score: a tech is looking for
+    /// the fix. Then cases and weakly matching guides, by score, cases damped.
+    fn guides_then_cases(
+        &self,
+        searcher: &Searcher,
+        guides: Box<dyn Query>,
+        cases: Box<dyn Query>,
+        limit: usize,
+    ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
+        let collector = TopDocs::with_limit(limit);
+        let guides: Vec<(Score, DocAddress)> = searcher.search(&guides, &collector)?;
+        let cases: Vec<(Score, DocAddress)> = searcher.search(&cases, &collector)?;
+        let best_guide = guides.first().map_or(0.0, |g| g.0);
+        let (strong, weak): (Vec<_>, Vec<_>) = guides
+            .into_iter()
+            .partition(|(s, _)| *s >= best_guide * STRONG_GUIDE);
+        let mut rest: Vec<(Score, DocAddress)> = weak
+            .into_iter()
+            .chain(cases.into_iter().map(|(s, a)| (s * CASE_FACTOR, a)))
+            .collect();
+        rest.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(strong.into_iter().chain(rest).take(limit).collect())
     }
 
     fn hit(&self, doc: &TantivyDocument, score: Score, snippets: &SnippetGenerator) -> Hit {
