@@ -25,30 +25,63 @@ pub struct BenchOptions {
 fn alarm_vocabulary(p: Platform) -> &'static [&'static str] {
     match p {
         Platform::Ignition => &[
-            "Bad_ConnectionRejected", "Bad_SecurityChecksFailed", "Bad_CertificateUriInvalid",
-            "Bad_Timeout", "Bad_TooManySessions", "Bad_TooManySubscriptions", "Bad_NotWritable",
-            "Bad_TypeMismatch", "Bad_NodeIdUnknown", "Bad_CommunicationError", "Bad_NotFound",
-            "Bad_Stale", "Subscription watchdog timer elapsed", "Uncertain_LastUsableValue",
+            "Bad_ConnectionRejected",
+            "Bad_SecurityChecksFailed",
+            "Bad_CertificateUriInvalid",
+            "Bad_Timeout",
+            "Bad_TooManySessions",
+            "Bad_TooManySubscriptions",
+            "Bad_NotWritable",
+            "Bad_TypeMismatch",
+            "Bad_NodeIdUnknown",
+            "Bad_CommunicationError",
+            "Bad_NotFound",
+            "Bad_Stale",
+            "Subscription watchdog timer elapsed",
+            "Uncertain_LastUsableValue",
             "StatusCode{name=Bad_SessionClosed, value=0x80260000, quality=bad}",
         ],
         Platform::Factorytalk => &[
-            "0xc0040007 Failed to Add Item to Data Server", "Bad_CertificateUntrusted",
-            "Bad_SecurityChecksFailed", "Bad_CertificateTimeInvalid", "HMI server Standby",
-            "Linx connector state Unreachable", "Linx connector state Fail", "Bad_CertificateHostNameInvalid",
-            "communication error on shortcut", "tag does not exist in controller",
+            "0xc0040007 Failed to Add Item to Data Server",
+            "Bad_CertificateUntrusted",
+            "Bad_SecurityChecksFailed",
+            "Bad_CertificateTimeInvalid",
+            "HMI server Standby",
+            "Linx connector state Unreachable",
+            "Linx connector state Fail",
+            "Bad_CertificateHostNameInvalid",
+            "communication error on shortcut",
+            "tag does not exist in controller",
         ],
         Platform::Wonderware => &[
-            "EngineFailureTimeout", "Standby - Ready", "Switching to Active", "Running On Scan",
-            "aaEngine.exe not responding", "redundancy message channel down", "GR node unreachable",
-            "deploy failed on AppEngine", "Logger shows no new messages",
+            "EngineFailureTimeout",
+            "Standby - Ready",
+            "Switching to Active",
+            "Running On Scan",
+            "aaEngine.exe not responding",
+            "redundancy message channel down",
+            "GR node unreachable",
+            "deploy failed on AppEngine",
+            "Logger shows no new messages",
         ],
         Platform::Wincc => &[
-            "Disconnected", "ConnState 5 Failure", "ConnState 9 WaitForReconnect", "S7ONLINE bound to ISO",
-            "Not Connected", "channel S7-1500 disconnected", "State.Diagnostic error", "TCP port 102 closed",
+            "Disconnected",
+            "ConnState 5 Failure",
+            "ConnState 9 WaitForReconnect",
+            "S7ONLINE bound to ISO",
+            "Not Connected",
+            "channel S7-1500 disconnected",
+            "State.Diagnostic error",
+            "TCP port 102 closed",
         ],
         Platform::Proficy => &[
-            "Unknown", "HIST_HEARTBEAT.F_CV alarm", "HIST_STATUS.A_CV Stopped", "collector overruns",
-            "node name not resolved", "SCADA server not found in hosts", "buffer files growing",
+            "Unknown",
+            "HIST_HEARTBEAT.F_CV alarm",
+            "HIST_STATUS.A_CV Stopped",
+            "collector overruns",
+            "node name not resolved",
+            "SCADA server not found in hosts",
+            "buffer files growing",
         ],
     }
 }
@@ -84,7 +117,11 @@ const NOTE_PHRASES: &[&str] = &[
     "intermittent, seen three times during the shift",
 ];
 
-fn case_doc(rng: &mut StdRng, i: usize, guides_by_platform: &[(Platform, Vec<String>)]) -> IndexDoc {
+fn case_doc(
+    rng: &mut StdRng,
+    i: usize,
+    guides_by_platform: &[(Platform, Vec<String>)],
+) -> IndexDoc {
     let (platform, guides) = &guides_by_platform[rng.gen_range(0..guides_by_platform.len())];
     let alarm = alarm_vocabulary(*platform)
         .choose(rng)
@@ -109,7 +146,12 @@ fn case_doc(rng: &mut StdRng, i: usize, guides_by_platform: &[(Platform, Vec<Str
     };
     let fix = FIX_PHRASES.choose(rng).copied().unwrap_or("");
     let note = NOTE_PHRASES.choose(rng).copied().unwrap_or("");
-    let firmware = format!("{}.{}.{}", rng.gen_range(1..=35), rng.gen_range(0..=20), rng.gen_range(0..=99));
+    let firmware = format!(
+        "{}.{}.{}",
+        rng.gen_range(1..=35),
+        rng.gen_range(0..=20),
+        rng.gen_range(0..=99)
+    );
     IndexDoc {
         kind: DocKind::Case,
         id: format!("case-{i:07}"),
@@ -139,7 +181,12 @@ pub fn corpus(library: &Library, cases: usize, seed: u64) -> (Vec<IndexDoc>, Vec
         let d = case_doc(&mut rng, i, &by_platform);
         if i % (cases / 50).max(1) == 0 {
             // What a tech types to find an earlier case: the asset and the alarm.
-            let asset = d.body.split("asset ").nth(1).and_then(|s| s.split(' ').next()).unwrap_or("");
+            let asset = d
+                .body
+                .split("asset ")
+                .nth(1)
+                .and_then(|s| s.split(' ').next())
+                .unwrap_or("");
             case_queries.push(format!("{asset} {}", d.alarms[0]));
         }
         docs.push(d);
@@ -255,7 +302,11 @@ fn guide_ids(hits: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
         .collect()
 }
 
-pub fn run(library: &Library, opts: &BenchOptions, mut log: impl FnMut(&str)) -> anyhow::Result<BenchReport> {
+pub fn run(
+    library: &Library,
+    opts: &BenchOptions,
+    mut log: impl FnMut(&str),
+) -> anyhow::Result<BenchReport> {
     let (docs, case_queries) = corpus(library, opts.cases, opts.seed);
     let relevance_set = relevance::queries()?;
     let code_set: Vec<RelevanceQuery> = relevance_set
@@ -270,7 +321,13 @@ pub fn run(library: &Library, opts: &BenchOptions, mut log: impl FnMut(&str)) ->
         .collect();
     let tmp = tempfile::tempdir()?;
 
-    log(&format!("corpus: {} documents ({} guides, {} cases), seed {}", docs.len(), library.all().len(), opts.cases, opts.seed));
+    log(&format!(
+        "corpus: {} documents ({} guides, {} cases), seed {}",
+        docs.len(),
+        library.all().len(),
+        opts.cases,
+        opts.seed
+    ));
     let t = Instant::now();
     let index = SearchIndex::create_fresh(&tmp.path().join("index"))?;
     index.rebuild_blocking(&library.content_hash, docs.clone(), |_| {})?;
@@ -312,10 +369,17 @@ pub fn run(library: &Library, opts: &BenchOptions, mut log: impl FnMut(&str)) ->
     }
     let tantivy_guides = |q: &str| -> Vec<String> {
         search_tantivy(q)
-            .map(|o| guide_ids(o.hits.into_iter().map(|h| (h.kind.as_str().to_string(), h.id))))
+            .map(|o| {
+                guide_ids(
+                    o.hits
+                        .into_iter()
+                        .map(|h| (h.kind.as_str().to_string(), h.id)),
+                )
+            })
             .unwrap_or_default()
     };
-    let fts_guides = |q: &str| -> Vec<String> { fts.search(q, 10).map(guide_ids).unwrap_or_default() };
+    let fts_guides =
+        |q: &str| -> Vec<String> { fts.search(q, 10).map(guide_ids).unwrap_or_default() };
     Ok(BenchReport {
         docs: opts.cases + library.all().len(),
         queries_in_mix: mix.len(),
@@ -351,9 +415,14 @@ fn machine() -> String {
 pub fn render(r: &BenchReport) -> String {
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1000.0);
     let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
-    let ratio = |a: Duration, b: Duration| format!("{:.1}x", b.as_secs_f64() / a.as_secs_f64().max(1e-9));
+    let ratio =
+        |a: Duration, b: Duration| format!("{:.1}x", b.as_secs_f64() / a.as_secs_f64().max(1e-9));
     let pct = |rep: &RelevanceReport, top1: bool| {
-        let (n, rate) = if top1 { (rep.top1, rep.top1_rate()) } else { (rep.top3, rep.top3_rate()) };
+        let (n, rate) = if top1 {
+            (rep.top1, rep.top1_rate())
+        } else {
+            (rep.top3, rep.top3_rate())
+        };
         format!("{n}/{} ({:.1} %)", rep.total, 100.0 * rate)
     };
     let (t, f) = (&r.tantivy, &r.fts5);
@@ -365,15 +434,55 @@ pub fn render(r: &BenchReport) -> String {
         r.queries_in_mix,
         t.latency.count / r.queries_in_mix.max(1)
     ));
-    out.push_str("| measure | faultbook (tantivy) | SQLite FTS5 (unicode61) | FTS5 / faultbook |\n");
+    out.push_str(
+        "| measure | faultbook (tantivy) | SQLite FTS5 (unicode61) | FTS5 / faultbook |\n",
+    );
     out.push_str("| --- | --- | --- | --- |\n");
-    out.push_str(&format!("| index build | {} | {} | {} |\n", s(t.build), s(f.build), ratio(t.build, f.build)));
-    out.push_str(&format!("| query p50 | {} | {} | {} |\n", ms(t.latency.p50), ms(f.latency.p50), ratio(t.latency.p50, f.latency.p50)));
-    out.push_str(&format!("| query p99 | {} | {} | {} |\n", ms(t.latency.p99), ms(f.latency.p99), ratio(t.latency.p99, f.latency.p99)));
-    out.push_str(&format!("| query mean | {} | {} | {} |\n", ms(t.latency.mean), ms(f.latency.mean), ratio(t.latency.mean, f.latency.mean)));
-    out.push_str(&format!("| relevance top-1 (all {} queries) | {} | {} | |\n", t.relevance.total, pct(&t.relevance, true), pct(&f.relevance, true)));
-    out.push_str(&format!("| relevance top-3 (all queries) | {} | {} | |\n", pct(&t.relevance, false), pct(&f.relevance, false)));
-    out.push_str(&format!("| relevance top-1 (codes, {} queries) | {} | {} | |\n", t.code_relevance.total, pct(&t.code_relevance, true), pct(&f.code_relevance, true)));
-    out.push_str(&format!("| relevance top-3 (codes) | {} | {} | |\n", pct(&t.code_relevance, false), pct(&f.code_relevance, false)));
+    out.push_str(&format!(
+        "| index build | {} | {} | {} |\n",
+        s(t.build),
+        s(f.build),
+        ratio(t.build, f.build)
+    ));
+    out.push_str(&format!(
+        "| query p50 | {} | {} | {} |\n",
+        ms(t.latency.p50),
+        ms(f.latency.p50),
+        ratio(t.latency.p50, f.latency.p50)
+    ));
+    out.push_str(&format!(
+        "| query p99 | {} | {} | {} |\n",
+        ms(t.latency.p99),
+        ms(f.latency.p99),
+        ratio(t.latency.p99, f.latency.p99)
+    ));
+    out.push_str(&format!(
+        "| query mean | {} | {} | {} |\n",
+        ms(t.latency.mean),
+        ms(f.latency.mean),
+        ratio(t.latency.mean, f.latency.mean)
+    ));
+    out.push_str(&format!(
+        "| relevance top-1 (all {} queries) | {} | {} | |\n",
+        t.relevance.total,
+        pct(&t.relevance, true),
+        pct(&f.relevance, true)
+    ));
+    out.push_str(&format!(
+        "| relevance top-3 (all queries) | {} | {} | |\n",
+        pct(&t.relevance, false),
+        pct(&f.relevance, false)
+    ));
+    out.push_str(&format!(
+        "| relevance top-1 (codes, {} queries) | {} | {} | |\n",
+        t.code_relevance.total,
+        pct(&t.code_relevance, true),
+        pct(&f.code_relevance, true)
+    ));
+    out.push_str(&format!(
+        "| relevance top-3 (codes) | {} | {} | |\n",
+        pct(&t.code_relevance, false),
+        pct(&f.code_relevance, false)
+    ));
     out
 }

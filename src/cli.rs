@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::bench::BenchOptions;
 use crate::config::Config;
 use crate::content::{ContentError, Library};
-use crate::bench::BenchOptions;
 use crate::search::SearchIndex;
 use crate::startup::{load_library, Application};
 use indicatif::{ProgressBar, ProgressStyle};

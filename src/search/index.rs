@@ -1,8 +1,9 @@
 //! The tantivy index on disk: schema, opening (or rebuilding when missing, corrupt or old),
 //! one writer whose commits run off the async threads, one reader reloaded explicitly.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
@@ -11,6 +12,7 @@ use tantivy::schema::{
 };
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use super::snippet::SnippetToken;
 use super::tokenizer;
 use crate::content::{Guide, Library, Platform};
 
@@ -147,6 +149,8 @@ pub struct SearchIndex {
     pub(crate) reader: IndexReader,
     writer: Arc<Mutex<IndexWriter>>,
     pub(crate) fields: Fields,
+    /// Snippet tokens of each guide body, by slug; cleared whenever guides are re-indexed.
+    pub(crate) guide_tokens: Arc<RwLock<HashMap<String, Arc<Vec<SnippetToken>>>>>,
     dir: PathBuf,
 }
 
@@ -172,6 +176,7 @@ impl SearchIndex {
             reader,
             writer: Arc::new(Mutex::new(writer)),
             fields,
+            guide_tokens: Arc::default(),
             dir: dir.to_path_buf(),
         })
     }
@@ -303,6 +308,7 @@ impl SearchIndex {
             w.commit()?;
         }
         self.reader.reload()?;
+        self.forget_guide_tokens();
         self.write_meta(content_hash)
     }
 
@@ -320,6 +326,7 @@ impl SearchIndex {
             w.commit()?;
         }
         self.reader.reload()?;
+        self.forget_guide_tokens();
         self.write_meta(&library.content_hash)
     }
 
@@ -337,6 +344,12 @@ impl SearchIndex {
             Ok(())
         })
         .await?
+    }
+
+    fn forget_guide_tokens(&self) {
+        if let Ok(mut m) = self.guide_tokens.write() {
+            m.clear();
+        }
     }
 
     pub fn num_docs(&self) -> u64 {

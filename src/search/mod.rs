@@ -3,6 +3,7 @@
 
 pub mod index;
 pub mod query;
+pub mod snippet;
 pub mod status;
 pub mod tokenizer;
 

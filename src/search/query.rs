@@ -11,10 +11,10 @@ use tantivy::query::{
     TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
 use super::index::{DocKind, SearchError, SearchIndex};
+use super::snippet;
 use super::status::{self, StatusCode};
 use super::tokenizer::{self, TokenKind};
 use crate::content::Platform;
@@ -24,6 +24,7 @@ pub const MAX_INPUT_BYTES: usize = 16 * 1024;
 /// Most distinct terms one query uses; whole identifiers and codes go first.
 const MAX_TERMS: usize = 40;
 pub const MAX_LIMIT: usize = 100;
+const SNIPPET_BYTES: usize = 240;
 
 const W_ALARMS: Score = 4.0;
 const W_ALARM_PART: Score = 2.0;
@@ -118,7 +119,7 @@ fn timestamp_re() -> &'static Regex {
             \b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T\ ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b
             | \b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b
             | \b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?\b
-            | \b[a-z][a-z0-9+.-]*://[^\s/]+
+            | \b[a-z][a-z0-9+.-]*://[^\s/:]+
             ",
         )
         .expect("the timestamp pattern is valid")
@@ -398,24 +399,40 @@ impl SearchIndex {
             }
         }
         let (guides, cases) = match req.platform {
-            Some(p) => (self.platform_filter(guides, p), self.platform_filter(cases, p)),
+            Some(p) => (
+                self.platform_filter(guides, p),
+                self.platform_filter(cases, p),
+            ),
             None => (guides, cases),
         };
         let limit = req.limit.clamp(1, MAX_LIMIT);
         let top = self.guides_then_cases(&searcher, guides, cases, limit)?;
 
-        let mut snippets = SnippetGenerator::new(
-            snippet_terms,
-            tokenizer::snippet_analyzer(),
-            self.fields.body,
-            220,
-        );
-        snippets.set_max_num_chars(220);
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            outcome.hits.push(self.hit(&doc, score, &snippets));
+            outcome.hits.push(self.hit(&doc, score, &snippet_terms));
         }
         Ok(outcome)
+    }
+
+    /// A guide's snippet from its cached tokens.
+    fn guide_snippet(&self, slug: &str, body: &str, weights: &BTreeMap<String, Score>) -> String {
+        let cached = self
+            .guide_tokens
+            .read()
+            .ok()
+            .and_then(|m| m.get(slug).cloned());
+        let toks = match cached {
+            Some(t) => t,
+            None => {
+                let t = std::sync::Arc::new(snippet::tokens(body));
+                if let Ok(mut m) = self.guide_tokens.write() {
+                    m.insert(slug.to_string(), t.clone());
+                }
+                t
+            }
+        };
+        snippet::render(body, &toks, weights, SNIPPET_BYTES)
     }
 
     fn of_kind(&self, q: Box<dyn Query>, kind: DocKind) -> Box<dyn Query> {
@@ -455,7 +472,7 @@ impl SearchIndex {
         Ok(strong.into_iter().chain(rest).take(limit).collect())
     }
 
-    fn hit(&self, doc: &TantivyDocument, score: Score, snippets: &SnippetGenerator) -> Hit {
+    fn hit(&self, doc: &TantivyDocument, score: Score, weights: &BTreeMap<String, Score>) -> Hit {
         let f = &self.fields;
         let get = |field: Field| {
             doc.get_first(field)
@@ -471,13 +488,12 @@ impl SearchIndex {
         let id = get(f.id);
         let guide = Some(get(f.guide)).filter(|g| !g.is_empty());
         let body = get(f.body);
-        let mut snippet = snippets.snippet(&body);
-        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-        let mut html = snippet.to_html();
-        if html.trim().is_empty() {
-            let start: String = body.chars().take(200).collect();
-            html = html_escape(start.trim());
-        }
+        let html = match kind {
+            DocKind::Guide => self.guide_snippet(&id, &body, weights),
+            DocKind::Case => {
+                snippet::render(&body, &snippet::tokens(&body), weights, SNIPPET_BYTES)
+            }
+        };
         let url = match kind {
             DocKind::Guide => format!("/guides/{id}"),
             DocKind::Case => format!("/cases/{id}"),
@@ -493,21 +509,6 @@ impl SearchIndex {
             guide,
         }
     }
-}
-
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

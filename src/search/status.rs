@@ -199,7 +199,9 @@ impl StatusTable {
                 .and_then(|v| self.by_value(v));
         }
         // Only names start with these; checking first spares a lookup for every other word.
-        let lower_prefix = |p: &str| w.len() > p.len() && w.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+        let lower_prefix = |p: &str| {
+            w.len() > p.len() && w.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        };
         if !(lower_prefix("bad") || lower_prefix("good") || lower_prefix("uncertain")) {
             return None;
         }
