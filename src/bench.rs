@@ -18,6 +18,8 @@ pub struct BenchOptions {
     pub cases: usize,
     pub seed: u64,
     pub rounds: usize,
+    /// Where to build the tantivy index so that it outlives the run; a temporary folder if None.
+    pub keep_index_in: Option<std::path::PathBuf>,
 }
 
 /// Alarm strings a case may carry, per platform. Synthetic: they shape the vocabulary and
@@ -329,10 +331,18 @@ pub fn run(
         opts.seed
     ));
     let t = Instant::now();
-    let index = SearchIndex::create_fresh(&tmp.path().join("index"))?;
+    let index_dir = opts
+        .keep_index_in
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("index"));
+    let index = SearchIndex::create_fresh(&index_dir)?;
     index.rebuild_blocking(&library.content_hash, docs.clone(), |_| {})?;
     let tantivy_build = t.elapsed();
-    log(&format!("tantivy index built in {:.2?}", tantivy_build));
+    log(&format!(
+        "tantivy index built in {:.2?} in {}",
+        tantivy_build,
+        index_dir.display()
+    ));
 
     let t = Instant::now();
     let fts = Fts5::build(&tmp.path().join("fts5.db"), &docs)?;

@@ -43,6 +43,10 @@ pub enum Command {
         /// Timed runs of the query mix.
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// Also leave the synthetic index in <data-dir>/index, so that `faultbook serve` with
+        /// the same --data-dir serves it (for HTTP load tests with wrk).
+        #[arg(long)]
+        keep_index: bool,
     },
 }
 
@@ -55,12 +59,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             cases,
             seed,
             rounds,
+            keep_index,
         } => bench(
             &cli.config,
             BenchOptions {
                 cases,
                 seed,
                 rounds: rounds.max(1),
+                keep_index_in: keep_index.then(|| cli.config.index_dir()),
             },
         ),
     }

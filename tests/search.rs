@@ -259,7 +259,7 @@ fn index_is_rebuilt_when_missing_corrupt_or_old_and_reindexed_when_guides_change
     drop(idx);
 
     // Corrupt tantivy's own metadata.
-    std::fs::write(dir.join("meta.json"), b"{ not json").expect("corrupt");
+    std::fs::write(dir.join("guides").join("meta.json"), b"{ not json").expect("corrupt");
     let (idx, outcome) = SearchIndex::open_or_rebuild(&dir, &lib2, Vec::new).expect("open");
     assert!(
         matches!(outcome, OpenOutcome::Rebuilt(ref why) if why.contains("corrupt")),
@@ -286,8 +286,8 @@ fn index_is_rebuilt_when_missing_corrupt_or_old_and_reindexed_when_guides_change
 async fn app_starts_with_a_corrupt_index_and_still_finds_guides() {
     let data = tempfile::tempdir().expect("temp");
     let index = data.path().join("index");
-    std::fs::create_dir_all(&index).expect("mkdir");
-    std::fs::write(index.join("meta.json"), b"garbage").expect("write");
+    std::fs::create_dir_all(index.join("cases")).expect("mkdir");
+    std::fs::write(index.join("cases").join("meta.json"), b"garbage").expect("write");
     std::fs::write(index.join("faultbook-index.json"), b"garbage").expect("write");
     let config =
         faultbook::config::Config::for_dirs(data.path().to_path_buf(), common::shipped_content());
@@ -305,4 +305,36 @@ async fn app_starts_with_a_corrupt_index_and_still_finds_guides() {
         })
         .expect("search");
     assert_eq!(results.hits[0].id, KEPWARE);
+}
+
+#[test]
+fn reindex_command_rebuilds_the_index_with_progress() {
+    let data = tempfile::tempdir().expect("temp");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultbook"))
+        .args(["reindex", "--data-dir"])
+        .arg(data.path())
+        .arg("--content-dir")
+        .arg(common::shipped_content())
+        .output()
+        .expect("run reindex");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("search index rebuilt: 13 documents"), "{stdout}");
+    assert!(data.path().join("index/faultbook-index.json").exists());
+    assert!(data.path().join("index/guides/meta.json").exists());
+}
+
+#[test]
+fn bench_command_compares_with_fts5_on_a_small_corpus() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultbook"))
+        .args(["bench", "--cases", "300", "--rounds", "1", "--seed", "7", "--content-dir"])
+        .arg(common::shipped_content())
+        .output()
+        .expect("run bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for row in ["| index build |", "| query p99 |", "| relevance top-3 (codes) |", "SQLite FTS5"] {
+        assert!(stdout.contains(row), "missing {row} in\n{stdout}");
+    }
+    assert!(stdout.contains("corpus: 313 documents"), "{stdout}");
 }

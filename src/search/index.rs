@@ -8,16 +8,18 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
 };
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    doc, DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+};
 
-use super::snippet::SnippetToken;
+use super::query::CachedGuide;
 use super::tokenizer;
 use crate::content::{Guide, Library, Platform};
 
 /// Bump when the schema or the tokenizer changes: an index from an older version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const META_FILE: &str = "faultbook-index.json";
 const WRITER_MEMORY: usize = 50_000_000;
 
@@ -48,7 +50,6 @@ pub struct Fields {
     pub alarms: Field,
     pub products: Field,
     pub body: Field,
-    pub is_case: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -73,7 +74,6 @@ fn schema() -> (Schema, Fields) {
         alarms: b.add_text_field("alarms", text(true)),
         products: b.add_text_field("products", text(false)),
         body: b.add_text_field("body", text(true)),
-        is_case: b.add_u64_field("is_case", FAST | INDEXED),
     };
     (b.build(), fields)
 }
@@ -144,13 +144,72 @@ pub enum OpenOutcome {
     GuidesReindexed,
 }
 
+/// One tantivy index on disk with its one writer and its one reader (reloaded explicitly).
 #[derive(Clone)]
-pub struct SearchIndex {
+pub struct Part {
     pub(crate) reader: IndexReader,
     writer: Arc<Mutex<IndexWriter>>,
+}
+
+impl Part {
+    fn create(dir: &Path) -> Result<Part, SearchError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let (schema, _) = schema();
+        let index = Index::create(MmapDirectory::open(dir)?, schema, Default::default())?;
+        Part::from_index(index)
+    }
+
+    fn from_index(index: Index) -> Result<Part, SearchError> {
+        index
+            .tokenizers()
+            .register(tokenizer::ANALYZER, tokenizer::analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        Ok(Part {
+            reader,
+            writer: Arc::new(Mutex::new(writer)),
+        })
+    }
+
+    /// Opens an existing part and proves its files are readable.
+    fn open(dir: &Path) -> Result<Part, String> {
+        let index = MmapDirectory::open(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|d| Index::open(d).map_err(|e| e.to_string()))
+            .map_err(|e| format!("index corrupt ({e})"))?;
+        if index.schema() != schema().0 {
+            return Err("index schema differs from this version's".into());
+        }
+        let part = Part::from_index(index).map_err(|e| format!("index corrupt ({e})"))?;
+        let (_, fields) = schema();
+        let searcher = part.reader.searcher();
+        for seg in searcher.segment_readers() {
+            seg.inverted_index(fields.alarms)
+                .map_err(|e| format!("index corrupt ({e})"))?;
+            seg.get_store_reader(1)
+                .map_err(|e| format!("index corrupt ({e})"))?;
+        }
+        Ok(part)
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, SearchError> {
+        self.writer.lock().map_err(|_| SearchError::WriterPoisoned)
+    }
+}
+
+/// The search index: guides and cases, each in its own tantivy index under one folder. Guides
+/// are few and cases many; kept apart, a guide query never walks the case postings and the
+/// case query needs no filter, so tantivy can skip blocks that cannot reach the top hits.
+#[derive(Clone)]
+pub struct SearchIndex {
+    pub(crate) guides: Part,
+    pub(crate) cases: Part,
     pub(crate) fields: Fields,
-    /// Snippet tokens of each guide body, by slug; cleared whenever guides are re-indexed.
-    pub(crate) guide_tokens: Arc<RwLock<HashMap<String, Arc<Vec<SnippetToken>>>>>,
+    /// Guide hits by address, read once; cleared whenever guides are re-indexed.
+    pub(crate) guide_cache: Arc<RwLock<HashMap<DocAddress, Arc<CachedGuide>>>>,
     dir: PathBuf,
 }
 
@@ -162,23 +221,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
 }
 
 impl SearchIndex {
-    fn from_index(index: Index, dir: &Path) -> Result<SearchIndex, SearchError> {
-        index
-            .tokenizers()
-            .register(tokenizer::ANALYZER, tokenizer::analyzer());
-        let (_, fields) = schema();
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
-        Ok(SearchIndex {
-            reader,
-            writer: Arc::new(Mutex::new(writer)),
-            fields,
-            guide_tokens: Arc::default(),
+    fn assemble(dir: &Path, guides: Part, cases: Part) -> SearchIndex {
+        SearchIndex {
+            guides,
+            cases,
+            fields: schema().1,
+            guide_cache: Arc::default(),
             dir: dir.to_path_buf(),
-        })
+        }
     }
 
     /// A fresh, empty index in `dir`, replacing whatever was there.
@@ -186,19 +236,17 @@ impl SearchIndex {
         if dir.exists() {
             std::fs::remove_dir_all(dir).map_err(io_err(dir))?;
         }
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let (schema, _) = schema();
-        let index = Index::create(MmapDirectory::open(dir)?, schema, Default::default())?;
-        SearchIndex::from_index(index, dir)
+        let guides = Part::create(&dir.join("guides"))?;
+        let cases = Part::create(&dir.join("cases"))?;
+        Ok(SearchIndex::assemble(dir, guides, cases))
     }
 
     /// Opens the index in `dir` if it is usable and current; says why when it is not.
     fn try_open(dir: &Path) -> Result<(SearchIndex, Meta), String> {
-        let meta_path = dir.join(META_FILE);
         if !dir.exists() {
             return Err("no index yet".into());
         }
-        let meta: Meta = std::fs::read(&meta_path)
+        let meta: Meta = std::fs::read(dir.join(META_FILE))
             .map_err(|e| format!("index metadata unreadable ({e})"))
             .and_then(|b| {
                 serde_json::from_slice(&b).map_err(|e| format!("index metadata corrupt ({e})"))
@@ -209,24 +257,9 @@ impl SearchIndex {
                 meta.schema
             ));
         }
-        let index = MmapDirectory::open(dir)
-            .map_err(|e| e.to_string())
-            .and_then(|d| Index::open(d).map_err(|e| e.to_string()))
-            .map_err(|e| format!("index corrupt ({e})"))?;
-        if index.schema() != schema().0 {
-            return Err("index schema differs from this version's".into());
-        }
-        let opened =
-            SearchIndex::from_index(index, dir).map_err(|e| format!("index corrupt ({e})"))?;
-        // Reading every segment's term dictionary proves the files are intact.
-        let searcher = opened.reader.searcher();
-        for seg in searcher.segment_readers() {
-            seg.inverted_index(opened.fields.alarms)
-                .map_err(|e| format!("index corrupt ({e})"))?;
-            seg.get_store_reader(1)
-                .map_err(|e| format!("index corrupt ({e})"))?;
-        }
-        Ok((opened, meta))
+        let guides = Part::open(&dir.join("guides"))?;
+        let cases = Part::open(&dir.join("cases"))?;
+        Ok((SearchIndex::assemble(dir, guides, cases), meta))
     }
 
     /// Opens the index, rebuilding it from the guides (and `extra` records) when it is missing,
@@ -255,6 +288,13 @@ impl SearchIndex {
         }
     }
 
+    fn part(&self, kind: DocKind) -> &Part {
+        match kind {
+            DocKind::Guide => &self.guides,
+            DocKind::Case => &self.cases,
+        }
+    }
+
     fn to_document(&self, d: &IndexDoc) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = doc!(
@@ -264,7 +304,6 @@ impl SearchIndex {
             f.platform => d.platform.map_or("", Platform::as_str),
             f.title => d.title.as_str(),
             f.body => d.body.as_str(),
-            f.is_case => u64::from(d.kind == DocKind::Case),
         );
         for a in &d.alarms {
             doc.add_text(f.alarms, a);
@@ -273,10 +312,6 @@ impl SearchIndex {
             doc.add_text(f.products, p);
         }
         doc
-    }
-
-    fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, SearchError> {
-        self.writer.lock().map_err(|_| SearchError::WriterPoisoned)
     }
 
     fn write_meta(&self, content_hash: &str) -> Result<(), SearchError> {
@@ -299,15 +334,24 @@ impl SearchIndex {
         mut progress: impl FnMut(u64),
     ) -> Result<(), SearchError> {
         {
-            let mut w = self.writer()?;
-            w.delete_all_documents()?;
+            let mut g = self.guides.writer()?;
+            let mut c = self.cases.writer()?;
+            g.delete_all_documents()?;
+            c.delete_all_documents()?;
             for (i, d) in docs.iter().enumerate() {
+                let w = if d.kind == DocKind::Guide {
+                    &mut g
+                } else {
+                    &mut c
+                };
                 w.add_document(self.to_document(d))?;
                 progress(i as u64 + 1);
             }
-            w.commit()?;
+            g.commit()?;
+            c.commit()?;
         }
-        self.reader.reload()?;
+        self.guides.reader.reload()?;
+        self.cases.reader.reload()?;
         self.forget_guide_tokens();
         self.write_meta(content_hash)
     }
@@ -315,17 +359,14 @@ impl SearchIndex {
     /// Re-indexes every guide, keeping cases.
     pub fn replace_guides_blocking(&self, library: &Library) -> Result<(), SearchError> {
         {
-            let mut w = self.writer()?;
-            w.delete_term(Term::from_field_text(
-                self.fields.kind,
-                DocKind::Guide.as_str(),
-            ));
+            let mut w = self.guides.writer()?;
+            w.delete_all_documents()?;
             for g in library.all() {
                 w.add_document(self.to_document(&IndexDoc::from_guide(g)))?;
             }
             w.commit()?;
         }
-        self.reader.reload()?;
+        self.guides.reader.reload()?;
         self.forget_guide_tokens();
         self.write_meta(&library.content_hash)
     }
@@ -334,25 +375,26 @@ impl SearchIndex {
     pub async fn upsert(&self, d: IndexDoc) -> Result<(), SearchError> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+            let part = this.part(d.kind);
             {
-                let mut w = this.writer()?;
+                let mut w = part.writer()?;
                 w.delete_term(Term::from_field_text(this.fields.id, &d.id));
                 w.add_document(this.to_document(&d))?;
                 w.commit()?;
             }
-            this.reader.reload()?;
+            part.reader.reload()?;
             Ok(())
         })
         .await?
     }
 
     fn forget_guide_tokens(&self) {
-        if let Ok(mut m) = self.guide_tokens.write() {
+        if let Ok(mut m) = self.guide_cache.write() {
             m.clear();
         }
     }
 
     pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.guides.reader.searcher().num_docs() + self.cases.reader.searcher().num_docs()
     }
 }

@@ -2,7 +2,7 @@
 //! tantivy's query parser, and running it.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 use tantivy::collector::{Count, TopDocs};
@@ -155,20 +155,27 @@ fn is_noise(t: &str, kind: TokenKind) -> bool {
 }
 
 /// The distinct terms of the input, whole identifiers and codes first, noise dropped.
-fn query_terms(text: &str) -> Vec<QueryTerm> {
-    let kinds: Vec<TokenKind> = tokenizer::analyze(text)
+/// Each token's kind and stemmed text, in order.
+fn analysis(text: &str) -> Vec<(TokenKind, String)> {
+    tokenizer::analyze(text)
         .into_iter()
-        .map(|t| t.kind)
-        .collect();
-    let stemmed = tokenizer::terms(text);
+        .map(|t| (t.kind, tokenizer::stem(&t.text)))
+        .collect()
+}
+
+fn query_terms(analysed: &[(TokenKind, String)]) -> Vec<QueryTerm> {
     let mut seen = HashSet::new();
     let mut whole = Vec::new();
     let mut parts = Vec::new();
-    for ((term, _), kind) in stemmed.into_iter().zip(kinds) {
-        if is_noise(&term, kind) || !seen.insert(term.clone()) {
+    for (kind, term) in analysed {
+        let kind = *kind;
+        if is_noise(term, kind) || !seen.insert(term.clone()) {
             continue;
         }
-        let q = QueryTerm { text: term, kind };
+        let q = QueryTerm {
+            text: term.clone(),
+            kind,
+        };
         if kind == TokenKind::Part {
             parts.push(q);
         } else {
@@ -181,12 +188,11 @@ fn query_terms(text: &str) -> Vec<QueryTerm> {
 }
 
 /// The input's words in order (stemmed, noise dropped), for proximity pairs.
-fn adjacent_words(text: &str) -> Vec<String> {
-    tokenizer::analyze(text)
+fn adjacent_words(analysed: &[(TokenKind, String)]) -> Vec<&str> {
+    analysed
         .iter()
-        .zip(tokenizer::terms(text))
-        .filter(|(t, (stem, _))| t.kind == TokenKind::Part && !is_noise(stem, t.kind))
-        .map(|(_, (stem, _))| stem)
+        .filter(|(kind, stem)| *kind == TokenKind::Part && !is_noise(stem, *kind))
+        .map(|(_, stem)| stem.as_str())
         .collect()
 }
 
@@ -206,6 +212,20 @@ fn boosted(q: Box<dyn Query>, w: Score) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(q, w)))
 }
 
+/// What a guide hit needs, kept in memory between searches.
+pub struct CachedGuide {
+    slug: String,
+    title: String,
+    platform: Option<Platform>,
+    body: String,
+    tokens: Vec<snippet::SnippetToken>,
+}
+
+type Clauses = Vec<(Occur, Box<dyn Query>)>;
+
+/// A hit before its document is read: which index it came from and where.
+type Ranked = (Score, DocKind, DocAddress);
+
 impl SearchIndex {
     fn text_fields(&self) -> [(Field, Score); 4] {
         let f = &self.fields;
@@ -217,61 +237,84 @@ impl SearchIndex {
         ]
     }
 
-    /// The query for cleaned input, plus the words matched by spelling and the snippet terms.
-    fn build_query(&self, searcher: &Searcher, text: &str) -> Result<BuiltQuery, SearchError> {
-        let terms = query_terms(text);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        // (highest field document frequency, clause) for each term that is in the index.
-        let mut term_clauses: Vec<(u64, Box<dyn Query>)> = Vec::new();
-        let mut case_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    /// The guide query and the case query for cleaned input, and what the page reports.
+    fn build_query(
+        &self,
+        guides: &Searcher,
+        cases: &Searcher,
+        text: &str,
+    ) -> Result<BuiltQuery, SearchError> {
+        let analysed = analysis(text);
+        let terms = query_terms(&analysed);
+        let mut guide_clauses: Clauses = Vec::new();
+        // (highest field document frequency among cases, that term's clauses) per term.
+        let mut case_terms: Vec<(u64, Clauses)> = Vec::new();
+        let mut case_clauses: Clauses = Vec::new();
         let mut fuzzy_words = Vec::new();
         let mut snippet_terms = BTreeMap::new();
+        let mut guide_body_terms = HashSet::new();
         for t in &terms {
             let mut found = 0u64;
-            let mut max_df = 0u64;
+            let mut case_max_df = 0u64;
             let kind_w = if t.kind == TokenKind::Part {
                 1.0
             } else {
                 W_WHOLE
             };
-            // One clause per term, taking the best field (plus a little of the others), so a
-            // common word that happens to sit in every field does not outweigh a rare one.
+            // Guides: one clause per term taking the best field (plus a little of the others),
+            // so a common word that sits in every field does not outweigh a rare one.
             let mut per_field: Vec<Box<dyn Query>> = Vec::new();
+            // Cases: plain boosted term queries, which tantivy can prune block by block.
+            let mut case_fields: Clauses = Vec::new();
+            let mut body_df = 0u64;
             for (field, mut w) in self.text_fields() {
                 // A word that is only part of an alarm name says less than the whole name.
                 if field == self.fields.alarms && t.kind == TokenKind::Part {
                     w = W_ALARM_PART;
                 }
                 let term = Term::from_field_text(field, &t.text);
-                let df = searcher.doc_freq(&term)?;
-                found += df;
-                max_df = max_df.max(df);
-                if df > 0 {
-                    per_field.push(Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
-                        w * kind_w,
-                    )));
+                let gdf = guides.doc_freq(&term)?;
+                let cdf = cases.doc_freq(&term)?;
+                found += gdf + cdf;
+                case_max_df = case_max_df.max(cdf);
+                let tq = || Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
+                if gdf > 0 {
+                    per_field.push(Box::new(BoostQuery::new(tq(), w * kind_w)));
                 }
-                if field == self.fields.body && df > 0 {
-                    snippet_terms.insert(t.text.clone(), 1.0 / (1.0 + df as Score));
+                if cdf > 0 {
+                    case_fields.push(boosted(tq(), w * kind_w));
+                }
+                if field == self.fields.body {
+                    body_df = gdf + cdf;
+                    if gdf > 0 {
+                        guide_body_terms.insert(t.text.clone());
+                    }
                 }
             }
+            if body_df > 0 {
+                snippet_terms.insert(t.text.clone(), 1.0 / (1.0 + body_df as Score));
+            }
             if !per_field.is_empty() {
-                term_clauses.push((
-                    max_df,
+                guide_clauses.push((
+                    Occur::Should,
                     Box::new(DisjunctionMaxQuery::with_tie_breaker(
                         per_field,
                         TIE_BREAKER,
                     )),
                 ));
             }
+            if !case_fields.is_empty() {
+                case_terms.push((case_max_df, case_fields));
+            }
             let chars = t.text.chars().count();
             let wordlike = t.text.chars().all(char::is_alphabetic);
             if found == 0 && t.kind == TokenKind::Part && wordlike && chars >= 5 {
                 let distance = if chars >= 9 { 2 } else { 1 };
+                // Products are short names; typos there are not worth an automaton.
                 let fuzzy: Vec<Box<dyn Query>> = self
                     .text_fields()
                     .into_iter()
+                    .filter(|(field, _)| *field != self.fields.products)
                     .map(|(field, w)| -> Box<dyn Query> {
                         Box::new(BoostQuery::new(
                             Box::new(FuzzyTermQuery::new(
@@ -286,29 +329,28 @@ impl SearchIndex {
                 let fuzzy: Box<dyn Query> =
                     Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER));
                 case_clauses.push((Occur::Should, fuzzy.box_clone()));
-                clauses.push((Occur::Should, fuzzy));
+                guide_clauses.push((Occur::Should, fuzzy));
                 fuzzy_words.push(t.text.clone());
             }
         }
-        let common = (searcher.num_docs() as f64 * COMMON_SHARE) as u64;
-        let mut by_rarity: Vec<usize> = (0..term_clauses.len()).collect();
-        by_rarity.sort_by_key(|&i| term_clauses[i].0);
-        for (rank, &i) in by_rarity.iter().enumerate() {
-            if rank < KEEP_RAREST || term_clauses[i].0 <= common {
-                case_clauses.push((Occur::Should, term_clauses[i].1.box_clone()));
+        // Words in a large share of all cases cost time and say little; the rarest few stay.
+        let common = (cases.num_docs() as f64 * COMMON_SHARE) as u64;
+        case_terms.sort_by_key(|(df, _)| *df);
+        for (rank, (df, clauses)) in case_terms.into_iter().enumerate() {
+            if rank < KEEP_RAREST || df <= common {
+                case_clauses.extend(clauses);
             }
         }
-        clauses.extend(term_clauses.into_iter().map(|(_, q)| (Occur::Should, q)));
 
         // Words the tech typed next to each other score more where the guide has them close
         // together too ("stop updating", "switch back").
         let mut pairs = 0;
-        for pair in adjacent_words(text).windows(2) {
+        for pair in adjacent_words(&analysed).windows(2) {
             if pairs >= MAX_PAIRS {
                 break;
             }
-            let (a, b) = (&pair[0], &pair[1]);
-            if !snippet_terms.contains_key(a) || !snippet_terms.contains_key(b) || a == b {
+            let (a, b) = (pair[0], pair[1]);
+            if !guide_body_terms.contains(a) || !guide_body_terms.contains(b) || a == b {
                 continue;
             }
             let pq = PhraseQuery::new_with_offset_and_slop(
@@ -318,7 +360,7 @@ impl SearchIndex {
                 ],
                 PAIR_SLOP,
             );
-            clauses.push(boosted(Box::new(pq), W_PAIR));
+            guide_clauses.push(boosted(Box::new(pq), W_PAIR));
             pairs += 1;
         }
         for phrase in quoted_phrases(text) {
@@ -340,14 +382,13 @@ impl SearchIndex {
                 );
                 let (occur, q) = boosted(Box::new(pq), w * W_PHRASE);
                 case_clauses.push((occur, q.box_clone()));
-                clauses.push((occur, q));
+                guide_clauses.push((occur, q));
             }
         }
-        let boolean = |c: Vec<(Occur, Box<dyn Query>)>| {
-            (!c.is_empty()).then(|| Box::new(BooleanQuery::new(c)) as Box<dyn Query>)
-        };
+        let boolean =
+            |c: Clauses| (!c.is_empty()).then(|| Box::new(BooleanQuery::new(c)) as Box<dyn Query>);
         Ok(BuiltQuery {
-            guides: boolean(clauses),
+            guides: boolean(guide_clauses),
             cases: boolean(case_clauses),
             fuzzy_words,
             snippet_terms,
@@ -370,7 +411,8 @@ impl SearchIndex {
 
     /// Runs a search. Never fails on odd input: anything unsearchable gives an empty outcome.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchOutcome, SearchError> {
-        let searcher = self.reader.searcher();
+        let gs = self.guides.reader.searcher();
+        let cs = self.cases.reader.searcher();
         let text = clean_input(&req.text);
         let status_code = status::table().find_in(&req.text);
         let BuiltQuery {
@@ -379,100 +421,102 @@ impl SearchIndex {
             fuzzy_words,
             snippet_terms,
             terms_used,
-        } = self.build_query(&searcher, &text)?;
+        } = self.build_query(&gs, &cs, &text)?;
         let mut outcome = SearchOutcome {
             status_code,
             terms_used,
             fuzzy_words,
             ..SearchOutcome::default()
         };
-        let (Some(guides), Some(cases)) = (guides, cases) else {
+        if guides.is_none() && cases.is_none() {
             return Ok(outcome);
-        };
-        let guides = self.of_kind(guides, DocKind::Guide);
-        let cases = self.of_kind(cases, DocKind::Case);
+        }
         if req.with_counts {
             for p in Platform::ALL {
-                let n = searcher.search(&self.platform_filter(guides.box_clone(), p), &Count)?
-                    + searcher.search(&self.platform_filter(cases.box_clone(), p), &Count)?;
+                let mut n = 0;
+                if let Some(q) = &guides {
+                    n += gs.search(&self.platform_filter(q.box_clone(), p), &Count)?;
+                }
+                if let Some(q) = &cases {
+                    n += cs.search(&self.platform_filter(q.box_clone(), p), &Count)?;
+                }
                 outcome.platform_counts.push((p, n));
             }
         }
-        let (guides, cases) = match req.platform {
-            Some(p) => (
-                self.platform_filter(guides, p),
-                self.platform_filter(cases, p),
-            ),
-            None => (guides, cases),
+        let filter = |q: Option<Box<dyn Query>>| match (q, req.platform) {
+            (Some(q), Some(p)) => Some(self.platform_filter(q, p)),
+            (q, _) => q,
         };
         let limit = req.limit.clamp(1, MAX_LIMIT);
-        let top = self.guides_then_cases(&searcher, guides, cases, limit)?;
-
-        for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            outcome.hits.push(self.hit(&doc, score, &snippet_terms));
+        let top = guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit)?;
+        for (score, kind, addr) in top {
+            let hit = match kind {
+                DocKind::Guide => {
+                    let g = self.cached_guide(&gs, addr)?;
+                    self.guide_hit(&g, score, &snippet_terms)
+                }
+                DocKind::Case => self.case_hit(&cs.doc(addr)?, score, &snippet_terms),
+            };
+            outcome.hits.push(hit);
         }
         Ok(outcome)
     }
 
-    /// A guide's snippet from its cached tokens.
-    fn guide_snippet(&self, slug: &str, body: &str, weights: &BTreeMap<String, Score>) -> String {
-        let cached = self
-            .guide_tokens
+    /// A guide's stored fields and snippet tokens, read once per guide and then cached:
+    /// guide bodies are long, and the same few guides answer most searches.
+    fn cached_guide(
+        &self,
+        gs: &Searcher,
+        addr: DocAddress,
+    ) -> Result<Arc<CachedGuide>, SearchError> {
+        if let Some(g) = self
+            .guide_cache
             .read()
             .ok()
-            .and_then(|m| m.get(slug).cloned());
-        let toks = match cached {
-            Some(t) => t,
-            None => {
-                let t = std::sync::Arc::new(snippet::tokens(body));
-                if let Ok(mut m) = self.guide_tokens.write() {
-                    m.insert(slug.to_string(), t.clone());
-                }
-                t
-            }
+            .and_then(|m| m.get(&addr).cloned())
+        {
+            return Ok(g);
+        }
+        let doc: TantivyDocument = gs.doc(addr)?;
+        let get = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
         };
-        snippet::render(body, &toks, weights, SNIPPET_BYTES)
+        let body = get(self.fields.body);
+        let g = Arc::new(CachedGuide {
+            slug: get(self.fields.id),
+            title: get(self.fields.title),
+            platform: Platform::parse(&get(self.fields.platform)),
+            tokens: snippet::tokens(&body),
+            body,
+        });
+        if let Ok(mut m) = self.guide_cache.write() {
+            m.insert(addr, g.clone());
+        }
+        Ok(g)
     }
 
-    fn of_kind(&self, q: Box<dyn Query>, kind: DocKind) -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, q),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.kind, kind.as_str()),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ]))
+    fn guide_hit(&self, g: &CachedGuide, score: Score, weights: &BTreeMap<String, Score>) -> Hit {
+        Hit {
+            kind: DocKind::Guide,
+            id: g.slug.clone(),
+            guide: None,
+            title: g.title.clone(),
+            platform: g.platform,
+            url: format!("/guides/{}", g.slug),
+            snippet: snippet::render(&g.body, &g.tokens, weights, SNIPPET_BYTES),
+            score,
+        }
     }
 
-    /// Guides that match well come first, whatever the cases score: a tech is looking for
-    /// the fix. Then cases and weakly matching guides, by score, cases damped.
-    fn guides_then_cases(
+    fn case_hit(
         &self,
-        searcher: &Searcher,
-        guides: Box<dyn Query>,
-        cases: Box<dyn Query>,
-        limit: usize,
-    ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
-        let collector = TopDocs::with_limit(limit);
-        let guides: Vec<(Score, DocAddress)> = searcher.search(&guides, &collector)?;
-        let cases: Vec<(Score, DocAddress)> = searcher.search(&cases, &collector)?;
-        let best_guide = guides.first().map_or(0.0, |g| g.0);
-        let (strong, weak): (Vec<_>, Vec<_>) = guides
-            .into_iter()
-            .partition(|(s, _)| *s >= best_guide * STRONG_GUIDE);
-        let mut rest: Vec<(Score, DocAddress)> = weak
-            .into_iter()
-            .chain(cases.into_iter().map(|(s, a)| (s * CASE_FACTOR, a)))
-            .collect();
-        rest.sort_by(|a, b| b.0.total_cmp(&a.0));
-        Ok(strong.into_iter().chain(rest).take(limit).collect())
-    }
-
-    fn hit(&self, doc: &TantivyDocument, score: Score, weights: &BTreeMap<String, Score>) -> Hit {
+        doc: &TantivyDocument,
+        score: Score,
+        weights: &BTreeMap<String, Score>,
+    ) -> Hit {
         let f = &self.fields;
         let get = |field: Field| {
             doc.get_first(field)
@@ -480,35 +524,59 @@ impl SearchIndex {
                 .unwrap_or("")
                 .to_string()
         };
-        let kind = if get(f.kind) == "case" {
-            DocKind::Case
-        } else {
-            DocKind::Guide
-        };
         let id = get(f.id);
-        let guide = Some(get(f.guide)).filter(|g| !g.is_empty());
         let body = get(f.body);
-        let html = match kind {
-            DocKind::Guide => self.guide_snippet(&id, &body, weights),
-            DocKind::Case => {
-                snippet::render(&body, &snippet::tokens(&body), weights, SNIPPET_BYTES)
-            }
-        };
-        let url = match kind {
-            DocKind::Guide => format!("/guides/{id}"),
-            DocKind::Case => format!("/cases/{id}"),
-        };
         Hit {
-            kind,
+            kind: DocKind::Case,
+            url: format!("/cases/{id}"),
+            guide: Some(get(f.guide)).filter(|g| !g.is_empty()),
             title: get(f.title),
             platform: Platform::parse(&get(f.platform)),
-            url,
-            snippet: html,
+            snippet: snippet::render(
+                &body,
+                &snippet::matching_tokens(&body, weights),
+                weights,
+                SNIPPET_BYTES,
+            ),
             score,
             id,
-            guide,
         }
     }
+}
+
+/// Guides that match well come first, whatever the cases score: a tech is looking for the
+/// fix. Then cases and weakly matching guides, by score, cases damped.
+fn guides_then_cases(
+    gs: &Searcher,
+    guides: Option<Box<dyn Query>>,
+    cs: &Searcher,
+    cases: Option<Box<dyn Query>>,
+    limit: usize,
+) -> Result<Vec<Ranked>, SearchError> {
+    let collector = TopDocs::with_limit(limit);
+    let guides: Vec<(Score, DocAddress)> = match guides {
+        Some(q) => gs.search(&q, &collector)?,
+        None => Vec::new(),
+    };
+    let cases: Vec<(Score, DocAddress)> = match cases {
+        Some(q) => cs.search(&q, &collector)?,
+        None => Vec::new(),
+    };
+    let best_guide = guides.first().map_or(0.0, |g| g.0);
+    let (strong, weak): (Vec<_>, Vec<_>) = guides
+        .into_iter()
+        .map(|(s, a)| (s, DocKind::Guide, a))
+        .partition(|(s, _, _)| *s >= best_guide * STRONG_GUIDE);
+    let mut rest: Vec<Ranked> = weak
+        .into_iter()
+        .chain(
+            cases
+                .into_iter()
+                .map(|(s, a)| (s * CASE_FACTOR, DocKind::Case, a)),
+        )
+        .collect();
+    rest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(strong.into_iter().chain(rest).take(limit).collect())
 }
 
 #[cfg(test)]
@@ -541,7 +609,7 @@ mod tests {
 
     #[test]
     fn whole_identifiers_come_first_and_noise_goes() {
-        let t = query_terms("ERROR the Bad_Timeout at 12 x");
+        let t = query_terms(&analysis("ERROR the Bad_Timeout at 12 x"));
         let texts: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(texts[0], "badtimeout");
         assert!(

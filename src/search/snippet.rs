@@ -32,6 +32,31 @@ pub fn tokens(text: &str) -> Vec<SnippetToken> {
     out
 }
 
+/// Only the tokens of `text` that can match one of `weights`' terms, stemming a word only when
+/// its start agrees with some term's: for the short texts of case hits, on every search.
+pub fn matching_tokens(text: &str, weights: &BTreeMap<String, Score>) -> Vec<SnippetToken> {
+    let head = |s: &str| s.get(..2).unwrap_or(s).to_string();
+    let heads: std::collections::HashSet<String> = weights.keys().map(|k| head(k)).collect();
+    tokenizer::analyze(text)
+        .into_iter()
+        .filter(|t| {
+            matches!(
+                t.kind,
+                tokenizer::TokenKind::Part | tokenizer::TokenKind::Hex
+            )
+        })
+        .filter(|t| heads.contains(&head(&t.text)))
+        .filter_map(|t| {
+            let term = tokenizer::stem(&t.text);
+            weights.contains_key(&term).then_some(SnippetToken {
+                term,
+                from: t.from,
+                to: t.to,
+            })
+        })
+        .collect()
+}
+
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
@@ -160,6 +185,17 @@ mod tests {
             "{html}"
         );
         assert!(html.starts_with('…'));
+    }
+
+    #[test]
+    fn matching_tokens_agree_with_full_tokens() {
+        let text = "Switches rejected: Bad_ConnectionRejected at 0x80AC0000, switching back.";
+        let weights = w(&["switch", "reject", "0x80ac0000", "connect"]);
+        let full: Vec<_> = tokens(text)
+            .into_iter()
+            .filter(|t| weights.contains_key(&t.term))
+            .collect();
+        assert_eq!(matching_tokens(text, &weights), full);
     }
 
     #[test]

@@ -380,6 +380,15 @@ pub fn snippet_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// English stemming of one token, as the analyzer does it.
+pub fn stem(word: &str) -> String {
+    static STEMMER: std::sync::OnceLock<rust_stemmers::Stemmer> = std::sync::OnceLock::new();
+    STEMMER
+        .get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English))
+        .stem(word)
+        .into_owned()
+}
+
 /// The terms the index holds for `text`, in order (what a query on `text` looks up).
 pub fn terms(text: &str) -> Vec<(String, usize)> {
     let mut a = analyzer();
@@ -536,5 +545,12 @@ mod tests {
         let a: Vec<_> = terms("switches").into_iter().map(|t| t.0).collect();
         let b: Vec<_> = terms("switch").into_iter().map(|t| t.0).collect();
         assert_eq!(a, b);
+        // The standalone stem agrees with the analyzer's.
+        for (t, (stemmed, _)) in analyze("Switches rejected connections")
+            .iter()
+            .zip(terms("Switches rejected connections"))
+        {
+            assert_eq!(stem(&t.text), stemmed);
+        }
     }
 }
