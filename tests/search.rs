@@ -317,9 +317,16 @@ fn reindex_command_rebuilds_the_index_with_progress() {
         .arg(common::shipped_content())
         .output()
         .expect("run reindex");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("search index rebuilt: 13 documents"), "{stdout}");
+    assert!(
+        stdout.contains("search index rebuilt: 13 documents"),
+        "{stdout}"
+    );
     assert!(data.path().join("index/faultbook-index.json").exists());
     assert!(data.path().join("index/guides/meta.json").exists());
 }
@@ -327,13 +334,31 @@ fn reindex_command_rebuilds_the_index_with_progress() {
 #[test]
 fn bench_command_compares_with_fts5_on_a_small_corpus() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultbook"))
-        .args(["bench", "--cases", "300", "--rounds", "1", "--seed", "7", "--content-dir"])
+        .args([
+            "bench",
+            "--cases",
+            "300",
+            "--rounds",
+            "1",
+            "--seed",
+            "7",
+            "--content-dir",
+        ])
         .arg(common::shipped_content())
         .output()
         .expect("run bench");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for row in ["| index build |", "| query p99 |", "| relevance top-3 (codes) |", "SQLite FTS5"] {
+    for row in [
+        "| index build |",
+        "| query p99 |",
+        "| relevance top-3 (codes) |",
+        "SQLite FTS5",
+    ] {
         assert!(stdout.contains(row), "missing {row} in\n{stdout}");
     }
     assert!(stdout.contains("corpus: 313 documents"), "{stdout}");
