@@ -6,6 +6,8 @@
 
 /// `faultbook bench`: synthetic corpus, tantivy against SQLite FTS5.
 pub mod bench;
+/// Case records, validation and the photo store.
+pub mod cases;
 /// Command line: `serve`, `check`, and the rest.
 pub mod cli;
 /// Typed configuration from flags and environment.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::cases::{CaseService, PhotoStore};
 use crate::config::Config;
 use crate::content::Library;
 use crate::db;
@@ -28,20 +29,42 @@ pub fn load_library(config: &Config) -> anyhow::Result<Library> {
     })
 }
 
+/// Every case as the index holds it.
+pub async fn case_docs(library: &Library, db: &db::Db) -> anyhow::Result<Vec<IndexDoc>> {
+    Ok(crate::cases::store::all(db)
+        .await?
+        .iter()
+        .map(|c| c.index_doc(library))
+        .collect())
+}
+
 /// Everything the index holds, read from the guides and the database.
-pub async fn all_index_docs(library: &Library, _db: &db::Db) -> anyhow::Result<Vec<IndexDoc>> {
-    Ok(library.all().iter().map(IndexDoc::from_guide).collect())
+pub async fn all_index_docs(library: &Library, db: &db::Db) -> anyhow::Result<Vec<IndexDoc>> {
+    let mut docs: Vec<IndexDoc> = library.all().iter().map(IndexDoc::from_guide).collect();
+    docs.extend(case_docs(library, db).await?);
+    Ok(docs)
 }
 
 /// Opens the search index, rebuilding it when it is missing, corrupt, old or behind the guides.
 pub async fn open_search_index(
     config: &Config,
     library: Arc<Library>,
+    db: db::Db,
 ) -> anyhow::Result<SearchIndex> {
     let dir = config.index_dir();
-    let (index, outcome) =
-        tokio::task::spawn_blocking(move || SearchIndex::open_or_rebuild(&dir, &library, Vec::new))
-            .await??;
+    let handle = tokio::runtime::Handle::current();
+    let (index, outcome) = tokio::task::spawn_blocking(move || {
+        // Cases are read from the database only when the index must be rebuilt.
+        let cases = || match handle.block_on(case_docs(&library, &db)) {
+            Ok(docs) => docs,
+            Err(e) => {
+                tracing::error!("cannot read cases to index them: {e:#}");
+                Vec::new()
+            }
+        };
+        SearchIndex::open_or_rebuild(&dir, &library, cases)
+    })
+    .await??;
     match outcome {
         OpenOutcome::UpToDate => {
             tracing::info!(docs = index.num_docs(), "search index is up to date")
@@ -75,11 +98,32 @@ impl Application {
         tracing::info!(guides = library.all().len(), hash = %&library.content_hash[..12], "guides loaded");
 
         let library = Arc::new(library);
-        let search = open_search_index(&config, library.clone()).await?;
+        let search = open_search_index(&config, library.clone(), db.clone()).await?;
+        let photos = PhotoStore::open(&config.photo_dir()).with_context(|| {
+            format!(
+                "cannot create the photo folder {}",
+                config.photo_dir().display()
+            )
+        })?;
+        let cases = CaseService {
+            db: db.clone(),
+            photos,
+            search: search.clone(),
+            library: library.clone(),
+            fail_before_commit: Arc::default(),
+        };
+        let removed = cases.clean_orphan_photos().await?;
+        if removed > 0 {
+            tracing::warn!(
+                removed,
+                "removed photo files that no case refers to (an interrupted filing)"
+            );
+        }
 
         let state = AppState {
             library,
             search,
+            cases,
             db,
             config: Arc::new(config.clone()),
         };

@@ -8,7 +8,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::cases::{case_row, CaseRow};
 use super::{moved_permanently, page, ApiError, AppError, AppState};
+use crate::cases::{store, CaseFilter, GuideRecord};
 use crate::content::{Guide, Platform};
 
 pub fn router() -> Router<AppState> {
@@ -105,6 +107,8 @@ async fn list(
 struct GuidePage<'a> {
     guide: &'a Guide,
     platform_label: &'static str,
+    record: GuideRecord,
+    recent: Vec<CaseRow>,
 }
 
 #[derive(Template)]
@@ -140,9 +144,21 @@ async fn show(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     if let Some(guide) = state.library.get(&slug) {
+        let record = store::guide_record(&state.db, &guide.slug)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let filter = CaseFilter {
+            guide: Some(guide.slug.clone()),
+            ..CaseFilter::default()
+        };
+        let recent = store::list(&state.db, &filter, 5)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
         return page(&GuidePage {
             guide,
             platform_label: guide.front.platform.label(),
+            record,
+            recent: recent.iter().map(|c| case_row(&state, c)).collect(),
         });
     }
     if let Some(current) = state.library.resolve_alias(&slug) {

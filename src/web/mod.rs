@@ -1,6 +1,7 @@
 //! HTTP: the router, thin handlers and their templates. Business logic lives in other modules.
 
 pub mod assets;
+mod cases;
 pub mod error;
 mod guides;
 mod health;
@@ -17,6 +18,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::cases::CaseService;
 use crate::config::Config;
 use crate::content::Library;
 use crate::db::Db;
@@ -28,6 +30,7 @@ pub use error::{ApiError, AppError};
 pub struct AppState {
     pub library: Arc<Library>,
     pub search: SearchIndex,
+    pub cases: CaseService,
     pub db: Db,
     pub config: Arc<Config>,
 }
@@ -37,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(guides::router())
         .merge(health::router())
         .merge(search::router())
+        .merge(cases::router())
         .route("/static/{version}/{*path}", get(assets::serve))
         .fallback(not_found)
         .with_state(state)

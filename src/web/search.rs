@@ -127,6 +127,7 @@ struct ResultsPage<'a> {
     all_href: String,
     fuzzy_words: Vec<String>,
     nothing_searchable: bool,
+    file_anyway: String,
 }
 
 fn href(q: &str, platform: Option<Platform>) -> String {
@@ -162,7 +163,14 @@ async fn search_page(
         .collect();
     let searched = !params.q.trim().is_empty();
     let (groups, loose_cases) = group_hits(outcome.hits);
+    let file_anyway = format!(
+        "/cases/new?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("alarm", &params.q)
+            .finish()
+    );
     page(&ResultsPage {
+        file_anyway,
         all_href: href(&params.q, None),
         q: params.q,
         searched,

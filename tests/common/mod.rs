@@ -51,7 +51,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with_content(content_dir: PathBuf) -> TestApp {
-    let data = tempfile::tempdir().expect("temp dir");
+    spawn_app_in(tempfile::tempdir().expect("temp dir"), content_dir).await
+}
+
+/// Starts the app on an existing data folder (to test what a restart does).
+pub async fn spawn_app_in(data: TempDir, content_dir: PathBuf) -> TestApp {
     let config = Config::for_dirs(data.path().to_path_buf(), content_dir.clone());
     let app = Application::build(config)
         .await
