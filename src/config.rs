@@ -30,6 +30,18 @@ pub struct Config {
     /// Folder for case photos (default: <data-dir>/photos).
     #[arg(long, env = "FAULTBOOK_PHOTOS", global = true)]
     pub photo_dir: Option<PathBuf>,
+    /// Public base URL behind a reverse proxy, e.g. https://faultbook.plant.example; used for
+    /// absolute links (copied links, QR codes, feeds, canonical tags).
+    #[arg(long, env = "FAULTBOOK_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// Sites allowed to frame guides with ?embed=1 (comma-separated origins, e.g. a wiki).
+    #[arg(
+        long,
+        env = "FAULTBOOK_EMBED_ALLOW",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub embed_allow: Vec<String>,
     /// Database URL (default: sqlite://<data-dir>/faultbook.db).
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
@@ -59,6 +71,8 @@ impl Config {
             data_dir,
             content_dir,
             photo_dir: None,
+            base_url: None,
+            embed_allow: Vec::new(),
             database_url: None,
         }
     }

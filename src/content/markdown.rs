@@ -161,6 +161,7 @@ pub fn render(markdown: &str) -> Rendered {
         i += 1;
     }
 
+    number_steps(&mut events);
     let mut raw = String::with_capacity(markdown.len() * 2);
     pulldown_cmark::html::push_html(&mut raw, events.into_iter().map(|(e, _)| e));
     Rendered {
@@ -169,6 +170,42 @@ pub fn render(markdown: &str) -> Rendered {
         links,
         text,
         summary: summary.trim().to_string(),
+    }
+}
+
+/// Gives each top-level item of the ordered lists in a section an anchor `<section>-<n>`
+/// (`#fix-3` is the third fix step), counted across the section, so a wiki can link a step
+/// whatever the heading's wording.
+fn number_steps(events: &mut [(Event<'_>, usize)]) {
+    let mut section: Option<String> = None;
+    let mut step = 0usize;
+    let mut depth = 0usize; // list nesting
+    let mut ordered_top = false;
+    for (event, _) in events.iter_mut() {
+        match event {
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H2,
+                id,
+                ..
+            }) => {
+                section = id.as_ref().map(|s| s.to_string());
+                step = 0;
+            }
+            Event::Start(Tag::List(start)) => {
+                if depth == 0 {
+                    ordered_top = start.is_some();
+                }
+                depth += 1;
+            }
+            Event::End(TagEnd::List(_)) => depth = depth.saturating_sub(1),
+            Event::Start(Tag::Item) if depth == 1 && ordered_top => {
+                if let Some(sec) = &section {
+                    step += 1;
+                    *event = Event::Html(CowStr::from(format!("<li id=\"{sec}-{step}\">")));
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -270,6 +307,21 @@ mod tests {
         assert_eq!(r.links.len(), 1);
         assert_eq!(r.links[0].dest, "/guides/abc#fix");
         assert!(r.text.contains("See other."));
+    }
+
+    #[test]
+    fn ordered_steps_get_section_anchors_counted_across_the_section() {
+        let r = render("## Fix\n\n1. One\n2. Two\n   - nested\n\nText.\n\n3. Three\n\n## Verify\n\n1. Check\n- not a step\n");
+        assert!(r.html.contains("<li id=\"fix-1\">One</li>"), "{}", r.html);
+        assert!(r.html.contains("<li id=\"fix-2\">Two"), "{}", r.html);
+        assert!(r.html.contains("<li id=\"fix-3\">Three</li>"), "{}", r.html);
+        assert!(
+            r.html.contains("<li id=\"verify-1\">Check</li>"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("<li>nested</li>"), "{}", r.html);
+        assert!(r.html.contains("<li>not a step</li>"), "{}", r.html);
     }
 
     #[test]

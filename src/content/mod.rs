@@ -141,6 +141,8 @@ pub struct Library {
     guides: Vec<Guide>,
     by_slug: HashMap<String, usize>,
     aliases: HashMap<String, String>,
+    /// Old slug -> `slug` or `slug#anchor` of the guide that took its place.
+    redirects: HashMap<String, String>,
     /// SHA-256 over every guide file's path and bytes: changes whenever any guide changes.
     pub content_hash: String,
 }
@@ -157,16 +159,44 @@ impl Library {
             })?;
             sources.push((rel, bytes));
         }
-        Library::from_sources(sources)
+        let optional = |name: &str| -> Result<Option<String>, ContentError> {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(s) => Ok(Some(s)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(ContentError::Io { path, source }),
+            }
+        };
+        Library::from_parts(
+            sources,
+            optional(REDIRECTS_FILE)?,
+            optional(PUBLISHED_FILE)?,
+        )
     }
 
     /// Builds a library from `(relative path, file bytes)` pairs; used by `load` and by tests.
-    pub fn from_sources(mut sources: Vec<(String, Vec<u8>)>) -> Result<Library, ContentError> {
+    pub fn from_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Library, ContentError> {
+        Library::from_parts(sources, None, None)
+    }
+
+    /// Builds a library from guide files plus the optional `redirects.toml` and
+    /// `published-slugs.txt` texts.
+    pub fn from_parts(
+        mut sources: Vec<(String, Vec<u8>)>,
+        redirects: Option<String>,
+        published: Option<String>,
+    ) -> Result<Library, ContentError> {
         sources.sort_by(|a, b| a.0.cmp(&b.0));
         let mut hasher = Sha256::new();
         let mut issues = Vec::new();
         let mut parsed: Vec<ParsedFile> = Vec::new();
 
+        for (name, text) in [(REDIRECTS_FILE, &redirects), (PUBLISHED_FILE, &published)] {
+            if let Some(t) = text {
+                hasher.update(name.as_bytes());
+                hasher.update(t.as_bytes());
+            }
+        }
         for (rel, bytes) in &sources {
             hasher.update(rel.as_bytes());
             hasher.update([0]);
@@ -205,6 +235,15 @@ impl Library {
                 }
             }
         }
+        let moved = parse_redirects(redirects.as_deref(), &owner, &parsed, &mut issues);
+        for (old, _) in &moved {
+            owner
+                .entry(old.clone())
+                .or_insert_with(|| REDIRECTS_FILE.to_string());
+        }
+        if let Some(text) = &published {
+            check_published(text, &owner, &parsed, &mut issues);
+        }
         for f in &parsed {
             for (line, dest) in &f.links {
                 if let Some(target) = guide_link_slug(dest) {
@@ -225,6 +264,7 @@ impl Library {
             return Err(ContentError::Invalid(issues));
         }
 
+        lib.redirects = moved.into_iter().collect();
         for g in parsed.into_iter().filter_map(|f| f.guide) {
             for alias in &g.front.aliases {
                 lib.aliases.insert(alias.clone(), g.slug.clone());
@@ -246,6 +286,15 @@ impl Library {
     /// The current slug for an earlier slug kept in some guide's `aliases`.
     pub fn resolve_alias(&self, slug: &str) -> Option<&str> {
         self.aliases.get(slug).map(String::as_str)
+    }
+
+    /// Where an old slug now lives: `/guides/<slug>` for an alias, or the target of a
+    /// `redirects.toml` entry (a merged or retired guide), possibly with a section anchor.
+    pub fn moved_to(&self, slug: &str) -> Option<String> {
+        if let Some(current) = self.resolve_alias(slug) {
+            return Some(format!("/guides/{current}"));
+        }
+        self.redirects.get(slug).map(|t| format!("/guides/{t}"))
     }
 
     pub fn by_platform(&self) -> BTreeMap<Platform, Vec<&Guide>> {
@@ -271,6 +320,114 @@ impl Library {
         });
         all.truncate(n);
         all
+    }
+}
+
+/// Redirects for merged and retired guides, `content/redirects.toml`.
+pub const REDIRECTS_FILE: &str = "redirects.toml";
+/// Every slug ever published, one a line, only ever appended to: `content/published-slugs.txt`.
+pub const PUBLISHED_FILE: &str = "published-slugs.txt";
+
+fn parse_redirects(
+    text: Option<&str>,
+    owner: &HashMap<String, String>,
+    parsed: &[ParsedFile],
+    issues: &mut Vec<LocatedIssue>,
+) -> Vec<(String, String)> {
+    let Some(text) = text else { return Vec::new() };
+    let at = |line: usize, reason: String| LocatedIssue {
+        path: REDIRECTS_FILE.to_string(),
+        line,
+        reason,
+    };
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            let line = e
+                .span()
+                .map_or(1, |s| text[..s.start].matches('\n').count() + 1);
+            issues.push(at(line, format!("not valid TOML: {}", e.message())));
+            return Vec::new();
+        }
+    };
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.trim_start().trim_start_matches('"').starts_with(key))
+            .map_or(1, |i| i + 1)
+    };
+    let mut out = Vec::new();
+    for (key, value) in &table {
+        if key != "redirects" {
+            issues.push(at(
+                line_of(key),
+                format!("unknown key `{key}`: entries go under [redirects]"),
+            ));
+            continue;
+        }
+        let Some(entries) = value.as_table() else {
+            issues.push(at(
+                line_of(key),
+                "[redirects] must be a table of \"old-slug\" = \"new-slug\"".into(),
+            ));
+            continue;
+        };
+        for (old, target) in entries {
+            let line = line_of(old);
+            let Some(target) = target.as_str() else {
+                issues.push(at(line, format!("redirect for `{old}` must be a string")));
+                continue;
+            };
+            let target_slug = target.split('#').next().unwrap_or("");
+            if owner.contains_key(old) {
+                issues.push(at(line, format!("`{old}` is still a guide or an alias; a redirect is only for slugs that are gone")));
+            } else if !parsed.iter().any(|f| f.slug == target_slug) {
+                issues.push(at(
+                    line,
+                    format!("redirect `{old}` points at `{target}`, which is not a guide"),
+                ));
+            } else {
+                out.push((old.clone(), target.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Every published slug must keep resolving, and every guide's slug must be in the list.
+fn check_published(
+    text: &str,
+    resolvable: &HashMap<String, String>,
+    parsed: &[ParsedFile],
+    issues: &mut Vec<LocatedIssue>,
+) {
+    let mut listed = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let slug = line.split('#').next().unwrap_or("").trim();
+        if slug.is_empty() {
+            continue;
+        }
+        listed.insert(slug.to_string());
+        if !resolvable.contains_key(slug) {
+            issues.push(LocatedIssue {
+                path: PUBLISHED_FILE.to_string(),
+                line: i + 1,
+                reason: format!(
+                    "published slug `{slug}` no longer resolves: keep it in the `aliases` of the guide that replaced it, or add it to {REDIRECTS_FILE}"
+                ),
+            });
+        }
+    }
+    for f in parsed {
+        if !listed.contains(&f.slug) {
+            issues.push(LocatedIssue {
+                path: f.path.clone(),
+                line: 1,
+                reason: format!(
+                    "slug `{}` is not in {PUBLISHED_FILE}: append it (the list only grows)",
+                    f.slug
+                ),
+            });
+        }
     }
 }
 

@@ -1,15 +1,15 @@
 //! Home page, guide list and guide pages, and their JSON twins.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::cases::{case_row, CaseRow};
-use super::{moved_permanently, page, ApiError, AppError, AppState};
+use super::{absolute, moved_permanently, page, ApiError, AppError, AppState};
 use crate::cases::{store, CaseFilter, GuideRecord};
 use crate::content::{Guide, Platform};
 
@@ -109,6 +109,74 @@ struct GuidePage<'a> {
     platform_label: &'static str,
     record: GuideRecord,
     recent: Vec<CaseRow>,
+    canonical: String,
+    /// The body with a copy-link menu after every section heading.
+    body: String,
+    copy_menu: String,
+}
+
+#[derive(Template)]
+#[template(path = "guides/embed.html")]
+struct EmbedPage<'a> {
+    guide: &'a Guide,
+    platform_label: &'static str,
+    canonical: String,
+}
+
+/// A keyboard-reachable menu that copies a link as plain URL, Markdown, MediaWiki and HTML.
+pub fn copy_menu(url: &str, title: &str, what: &str) -> String {
+    use crate::search::snippet::escape;
+    let formats = [
+        ("URL", url.to_string()),
+        ("Markdown", format!("[{title}]({url})")),
+        ("MediaWiki", format!("[{url} {title}]")),
+        (
+            "HTML",
+            format!("<a href=\"{}\">{}</a>", escape(url), escape(title)),
+        ),
+    ];
+    let mut out = format!(
+        "<details class=\"copylink\"><summary>Copy link{}</summary><div class=\"copyformats\">",
+        if what.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " <span class=\"visually-hidden\">to {}</span>",
+                escape(what)
+            )
+        }
+    );
+    for (label, text) in formats {
+        out.push_str(&format!(
+            "<button type=\"button\" data-copy=\"{}\" data-format=\"{}\">{label}</button>",
+            escape(&text),
+            label.to_ascii_lowercase()
+        ));
+    }
+    out.push_str("</div></details>");
+    out
+}
+
+/// Puts a copy-link menu for `#id` after each section heading of the rendered body.
+fn with_heading_menus(guide: &Guide, url: &str) -> String {
+    let mut html = guide.html.clone();
+    for s in &guide.sections {
+        let open = format!("<h2 id=\"{}\">", s.id);
+        let Some(start) = html.find(&open) else {
+            continue;
+        };
+        let Some(close) = html[start..].find("</h2>") else {
+            continue;
+        };
+        let at = start + close + "</h2>".len();
+        let menu = copy_menu(
+            &format!("{url}#{}", s.id),
+            &format!("{} – {}", guide.front.title, s.title),
+            &s.title,
+        );
+        html.insert_str(at, &menu);
+    }
+    html
 }
 
 #[derive(Template)]
@@ -141,9 +209,40 @@ fn similar_guides<'a>(state: &'a AppState, words: &[&str]) -> Vec<&'a Guide> {
 
 async fn show(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(slug): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
+    let embed = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .any(|(k, v)| k == "embed" && v == "1");
     if let Some(guide) = state.library.get(&slug) {
+        let canonical = absolute(&state, &headers, &guide.url());
+        if embed {
+            let mut res = page(&EmbedPage {
+                guide,
+                platform_label: guide.front.platform.label(),
+                canonical,
+            })?;
+            let ancestors = std::iter::once("'self'".to_string())
+                .chain(
+                    state
+                        .config
+                        .embed_allow
+                        .iter()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| {
+                            !s.is_empty()
+                                && s.bytes()
+                                    .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+                        }),
+                )
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Ok(v) = HeaderValue::from_str(&format!("frame-ancestors {ancestors}")) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            return Ok(res);
+        }
         let record = store::guide_record(&state.db, &guide.slug)
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
@@ -159,10 +258,17 @@ async fn show(
             platform_label: guide.front.platform.label(),
             record,
             recent: recent.iter().map(|c| case_row(&state, c)).collect(),
+            body: with_heading_menus(guide, &canonical),
+            copy_menu: copy_menu(&canonical, &guide.front.title, ""),
+            canonical,
         });
     }
-    if let Some(current) = state.library.resolve_alias(&slug) {
-        return Ok(moved_permanently(&format!("/guides/{current}")));
+    if let Some(target) = state.library.moved_to(&slug) {
+        let q = if embed { "?embed=1" } else { "" };
+        return Ok(moved_permanently(&match target.split_once('#') {
+            Some((path, anchor)) => format!("{path}{q}#{anchor}"),
+            None => format!("{target}{q}"),
+        }));
     }
     let words: Vec<&str> = slug
         .split(|c: char| !c.is_alphanumeric())
@@ -222,8 +328,13 @@ async fn api_show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
-    if let Some(current) = state.library.resolve_alias(&slug) {
-        return Ok(moved_permanently(&format!("/api/guides/{current}")));
+    if let Some(target) = state.library.moved_to(&slug) {
+        let slug = target
+            .trim_start_matches("/guides/")
+            .split('#')
+            .next()
+            .unwrap_or("");
+        return Ok(moved_permanently(&format!("/api/guides/{slug}")));
     }
     let g = state
         .library

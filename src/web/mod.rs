@@ -5,6 +5,7 @@ mod cases;
 pub mod error;
 mod guides;
 mod health;
+mod links;
 mod search;
 
 use std::sync::Arc;
@@ -41,15 +42,36 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(search::router())
         .merge(cases::router())
+        .merge(links::router())
         .route("/static/{version}/{*path}", get(assets::serve))
         .fallback(not_found)
         .with_state(state)
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(refuse_framing))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The absolute form of a site path: from `--base-url` when set, else from the request's Host.
+pub fn absolute(state: &AppState, headers: &axum::http::HeaderMap, path: &str) -> String {
+    if let Some(base) = &state.config.base_url {
+        return format!("{}{path}", base.trim_end_matches('/'));
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.config.addr.to_string());
+    format!("http://{host}{path}")
 }
 
 /// Renders any askama template as an HTML response.
@@ -63,6 +85,20 @@ pub fn moved_permanently(location: &str) -> Response {
         Ok(v) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, v)]).into_response(),
         Err(_) => AppError::BadRequest("invalid redirect target".into()).into_response(),
     }
+}
+
+/// Only an embed page, which sets its own `frame-ancestors`, may be shown in a frame.
+async fn refuse_framing(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    res
 }
 
 async fn not_found(uri: Uri) -> Response {

@@ -56,7 +56,26 @@ pub async fn spawn_app_with_content(content_dir: PathBuf) -> TestApp {
 
 /// Starts the app on an existing data folder (to test what a restart does).
 pub async fn spawn_app_in(data: TempDir, content_dir: PathBuf) -> TestApp {
-    let config = Config::for_dirs(data.path().to_path_buf(), content_dir.clone());
+    spawn_app_configured(data, content_dir, |_| {}).await
+}
+
+/// Starts the app with the shipped guides and a configuration changed by `tweak`.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_configured(
+        tempfile::tempdir().expect("temp dir"),
+        shipped_content(),
+        tweak,
+    )
+    .await
+}
+
+pub async fn spawn_app_configured(
+    data: TempDir,
+    content_dir: PathBuf,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mut config = Config::for_dirs(data.path().to_path_buf(), content_dir.clone());
+    tweak(&mut config);
     let app = Application::build(config)
         .await
         .expect("the app starts with valid content");

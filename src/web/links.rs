@@ -1,0 +1,336 @@
+//! Links that never break: alarm short links, QR codes and cabinet labels, the Atom feed.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use qrcode::render::svg;
+use qrcode::QrCode;
+
+use super::{absolute, page, AppError, AppState};
+use crate::cases::{store, CaseFilter};
+use crate::content::Guide;
+use crate::search::{guides_listing, status, DocKind, SearchRequest};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/alarm/{code}", get(alarm))
+        .route("/guides/{slug}/qr.svg", get(qr_svg))
+        .route("/guides/{slug}/qr.png", get(qr_png))
+        .route("/labels", get(labels))
+        .route("/labels/qr.png", get(label_qr_png))
+        .route("/feed.xml", get(feed))
+}
+
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => AppError::BadRequest("invalid redirect target".into()).into_response(),
+    }
+}
+
+fn search_href(q: &str) -> String {
+    format!(
+        "/search?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", q)
+            .finish()
+    )
+}
+
+/// The guide that clearly owns an alarm: the only guide listing a recognised status code, or a
+/// search winner well ahead of the runner-up.
+fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a Guide>, AppError> {
+    if let Some(sc) = status::table().find_in(code) {
+        let listing = guides_listing(&state.library, sc);
+        if listing.len() == 1 {
+            return Ok(Some(listing[0]));
+        }
+        if listing.len() > 1 {
+            return Ok(None);
+        }
+    }
+    let outcome = state
+        .search
+        .search(&SearchRequest {
+            text: code.to_string(),
+            platform: None,
+            limit: 5,
+            with_counts: false,
+        })
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let guides: Vec<_> = outcome
+        .hits
+        .iter()
+        .filter(|h| h.kind == DocKind::Guide)
+        .collect();
+    let clear = match guides.as_slice() {
+        [only] => Some(only),
+        [first, second, ..] if first.score >= 1.5 * second.score => Some(first),
+        _ => None,
+    };
+    Ok(clear.and_then(|h| state.library.get(&h.id)))
+}
+
+/// `/alarm/Bad_ConnectionRejected`, `/alarm/0x80AC0000`: 302 to the guide that owns the alarm,
+/// else to the search for it. What an HMI banner or a wiki page links to.
+async fn alarm(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    let code = code.trim();
+    if code.is_empty() {
+        return Ok(found("/search"));
+    }
+    Ok(match owning_guide(&state, code)? {
+        Some(g) => found(&g.url()),
+        None => found(&search_href(code)),
+    })
+}
+
+fn qr(url: &str) -> Result<QrCode, AppError> {
+    QrCode::new(url.as_bytes())
+        .map_err(|e| AppError::BadRequest(format!("cannot encode that link as a QR code: {e}")))
+}
+
+fn svg_of(url: &str) -> Result<String, AppError> {
+    Ok(qr(url)?
+        .render::<svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+fn png_of(url: &str) -> Result<Vec<u8>, AppError> {
+    let img = qr(url)?
+        .render::<image::Luma<u8>>()
+        .min_dimensions(300, 300)
+        .quiet_zone(true)
+        .build();
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(out.into_inner())
+}
+
+fn image_response(content_type: &'static str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn guide<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, AppError> {
+    state
+        .library
+        .get(slug)
+        .or_else(|| {
+            state
+                .library
+                .resolve_alias(slug)
+                .and_then(|s| state.library.get(s))
+        })
+        .ok_or_else(|| AppError::NotFound(format!("There is no guide `{slug}`.")))
+}
+
+async fn qr_svg(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let g = guide(&state, &slug)?;
+    Ok(image_response(
+        "image/svg+xml",
+        svg_of(&absolute(&state, &headers, &g.url()))?.into_bytes(),
+    ))
+}
+
+async fn qr_png(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let g = guide(&state, &slug)?;
+    Ok(image_response(
+        "image/png",
+        png_of(&absolute(&state, &headers, &g.url()))?,
+    ))
+}
+
+/// Where a label's QR code leads: the case form for that guide, prefilled with where it hangs.
+struct LabelTarget {
+    form_path: String,
+    /// Non-empty `(name, value)` of site, line, cell, asset.
+    place: Vec<(&'static str, String)>,
+}
+
+fn label_target(g: &Guide, raw: Option<&str>) -> LabelTarget {
+    let q: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
+            .collect();
+    let place: Vec<(&'static str, String)> = ["site", "line", "cell", "asset"]
+        .into_iter()
+        .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k, v.clone())))
+        .collect();
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &place {
+        ser.append_pair(k, v);
+    }
+    let qs = ser.finish();
+    LabelTarget {
+        form_path: if qs.is_empty() {
+            format!("/guides/{}/cases/new", g.slug)
+        } else {
+            format!("/guides/{}/cases/new?{qs}", g.slug)
+        },
+        place,
+    }
+}
+
+fn guide_param(raw: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "guide")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+pub struct Label {
+    pub title: String,
+    pub platform: &'static str,
+    pub svg: String,
+    pub short_url: String,
+    pub place: String,
+}
+
+#[derive(Template)]
+#[template(path = "labels.html")]
+struct LabelsPage {
+    labels: Vec<Label>,
+    guides: Vec<(String, String)>,
+}
+
+/// `/labels?guide=&site=&line=&cell=&asset=`: printable labels whose QR opens the prefilled case
+/// form; without `guide`, one label for every guide.
+async fn labels(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let chosen: Vec<&Guide> = match guide_param(raw.as_deref()) {
+        Some(slug) => vec![guide(&state, &slug)?],
+        None => state.library.all().iter().collect(),
+    };
+    let mut labels = Vec::new();
+    for g in chosen {
+        let target = label_target(g, raw.as_deref());
+        labels.push(Label {
+            title: g.front.title.clone(),
+            platform: g.front.platform.label(),
+            svg: svg_of(&absolute(&state, &headers, &target.form_path))?,
+            short_url: absolute(&state, &headers, &g.url()),
+            place: target
+                .place
+                .iter()
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" · "),
+        });
+    }
+    page(&LabelsPage {
+        labels,
+        guides: state
+            .library
+            .all()
+            .iter()
+            .map(|g| (g.slug.clone(), g.front.title.clone()))
+            .collect(),
+    })
+}
+
+/// The label's QR code as PNG, for printing software that wants an image.
+async fn label_qr_png(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let slug = guide_param(raw.as_deref())
+        .ok_or_else(|| AppError::BadRequest("Say which guide: ?guide=<slug>.".into()))?;
+    let g = guide(&state, &slug)?;
+    let target = label_target(g, raw.as_deref());
+    Ok(image_response(
+        "image/png",
+        png_of(&absolute(&state, &headers, &target.form_path))?,
+    ))
+}
+
+pub struct FeedEntry {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub updated: String,
+    pub summary: String,
+    pub category: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "feed.xml")]
+struct Feed {
+    self_url: String,
+    home_url: String,
+    updated: String,
+    entries: Vec<FeedEntry>,
+}
+
+/// Atom feed of guides (by their `updated` date) and the newest cases.
+async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let mut entries: Vec<FeedEntry> = state
+        .library
+        .all()
+        .iter()
+        .map(|g| FeedEntry {
+            id: absolute(&state, &headers, &g.url()),
+            url: absolute(&state, &headers, &g.url()),
+            title: g.front.title.clone(),
+            updated: format!("{}T00:00:00Z", g.front.updated),
+            summary: g.summary.clone(),
+            category: "guide",
+        })
+        .collect();
+    let cases = store::list(&state.db, &CaseFilter::default(), 50)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    for c in &cases {
+        entries.push(FeedEntry {
+            id: format!("urn:uuid:{}", c.id),
+            url: absolute(&state, &headers, &c.url()),
+            title: format!("Case: {}", c.title()),
+            updated: c.created_at.clone(),
+            summary: format!("{} — {}", c.fields.outcome.label(), c.fields.fix_applied),
+            category: "case",
+        });
+    }
+    entries.sort_by(|a, b| b.updated.cmp(&a.updated));
+    let body = Feed {
+        self_url: absolute(&state, &headers, "/feed.xml"),
+        home_url: absolute(&state, &headers, "/"),
+        updated: entries
+            .first()
+            .map(|e| e.updated.clone())
+            .unwrap_or_else(|| "2026-01-01T00:00:00Z".into()),
+        entries,
+    }
+    .render()?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
