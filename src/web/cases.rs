@@ -681,9 +681,14 @@ struct CasePage<'a> {
     guide: Option<&'a Guide>,
     outcome_label: &'static str,
     title: String,
+    canonical: String,
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     let not_found = || AppError::NotFound(format!("There is no case `{id}`."));
     let uuid = parse_id(&id).ok_or_else(not_found)?;
     let case = store::get(&state.db, &uuid)
@@ -698,6 +703,7 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<R
             .and_then(|g| state.library.get(g)),
         outcome_label: case.fields.outcome.label(),
         title: case.title(),
+        canonical: super::absolute(&state, &headers, &case.url()),
         case: &case,
     })
 }
