@@ -682,6 +682,8 @@ struct CasePage<'a> {
     outcome_label: &'static str,
     title: String,
     canonical: String,
+    /// The machine fields that were filled in, as (label, value).
+    details: Vec<(&'static str, String)>,
 }
 
 async fn show(
@@ -704,8 +706,35 @@ async fn show(
         outcome_label: case.fields.outcome.label(),
         title: case.title(),
         canonical: super::absolute(&state, &headers, &case.url()),
+        details: case_details(&case),
         case: &case,
     })
+}
+
+fn case_details(c: &Case) -> Vec<(&'static str, String)> {
+    let f = &c.fields;
+    [
+        ("When", f.alarm_at.clone().unwrap_or_default()),
+        ("Site", f.site.clone()),
+        ("Line", f.line.clone()),
+        ("Cell", f.cell.clone()),
+        ("Asset", f.asset.clone()),
+        ("Serial", f.serial.clone()),
+        ("Firmware revision", f.firmware_revision.clone()),
+        ("Software version", f.software_version.clone()),
+        (
+            "Hour meter",
+            f.hour_meter.map(|h| h.to_string()).unwrap_or_default(),
+        ),
+        (
+            "Part count",
+            f.part_count.map(|p| p.to_string()).unwrap_or_default(),
+        ),
+        ("Verified on sister cell", f.verified_sister_cell.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect()
 }
 
 pub struct CaseRow {
