@@ -84,9 +84,104 @@
   }
 })();
 
+// Offline outbox: cases submitted without a connection wait in IndexedDB (with their photos
+// and idempotency key) and are sent when the network is back; the key makes a replayed send
+// return the first case instead of filing a second one.
+var outbox = (function () {
+  "use strict";
+  if (!window.indexedDB) return null;
+  function db() {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open("faultbook", 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore("outbox", { keyPath: "key" }); };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+  function tx(mode, fn) {
+    return db().then(function (d) {
+      return new Promise(function (resolve, reject) {
+        var t = d.transaction("outbox", mode);
+        var result = fn(t.objectStore("outbox"));
+        t.oncomplete = function () { resolve(result && result.result); };
+        t.onerror = function () { reject(t.error); };
+      });
+    });
+  }
+  var api = {
+    put: function (entry) { return tx("readwrite", function (s) { return s.put(entry); }); },
+    remove: function (key) { return tx("readwrite", function (s) { return s["delete"](key); }); },
+    all: function () { return tx("readonly", function (s) { return s.getAll(); }); },
+  };
+  var sending = false;
+  function banner(text) {
+    var el = document.getElementById("outbox-status");
+    if (!el) {
+      el = document.createElement("p");
+      el.id = "outbox-status";
+      el.className = "outbox";
+      el.setAttribute("role", "status");
+      var main = document.getElementById("main");
+      if (main) main.insertBefore(el, main.firstChild);
+    }
+    el.textContent = text;
+    el.hidden = !text;
+  }
+  api.refresh = function () {
+    return api.all().then(function (items) {
+      var waiting = items.filter(function (i) { return !i.failed; }).length;
+      var failed = items.length - waiting;
+      var parts = [];
+      if (waiting) parts.push(waiting + (waiting === 1 ? " case is" : " cases are") + " saved on this device and will be sent when the network is back.");
+      if (failed) parts.push(failed + (failed === 1 ? " case was" : " cases were") + " refused by the server; open the form again to correct it.");
+      banner(parts.join(" "));
+      return items;
+    });
+  };
+  api.send = function () {
+    if (sending) return Promise.resolve();
+    sending = true;
+    return api.all().then(function (items) {
+      return items.filter(function (i) { return !i.failed; }).reduce(function (chain, item) {
+        return chain.then(function () {
+          var data = new FormData();
+          item.fields.forEach(function (f) { data.append(f[0], f[1]); });
+          item.photos.forEach(function (p) { data.append("photo", p.blob, p.name); });
+          return fetch(item.action, { method: "POST", body: data, credentials: "same-origin" }).then(function (res) {
+            if (res.ok || res.redirected) {
+              try { localStorage.removeItem(item.draftKey); } catch (e) { /* nothing to clear */ }
+              return api.remove(item.key);
+            }
+            if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+              item.failed = res.status;
+              return api.put(item);
+            }
+          });
+        });
+      }, Promise.resolve());
+    }).catch(function () { /* still offline: try again later */ })
+      .then(function () { sending = false; return api.refresh(); });
+  };
+  window.addEventListener("online", function () { api.send(); });
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.addEventListener("message", function (ev) {
+      if (ev.data && ev.data.type === "send-cases") api.send();
+    });
+  }
+  return api;
+})();
+window.faultbookOutbox = outbox;
+
+if (navigator.serviceWorker && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js").catch(function () { /* the site works without it */ });
+}
+if (outbox) {
+  if (navigator.onLine) outbox.send(); else outbox.refresh();
+}
+
 // Case form: keep what was typed on this phone until the server accepts the case, shrink
-// photos before upload, and say plainly when sending failed. Without this script the form
-// posts normally.
+// photos before upload, queue the case when there is no connection. Without this script the
+// form posts normally.
 (function () {
   "use strict";
   var form = document.querySelector("[data-case-form]");
@@ -151,6 +246,27 @@
     }).catch(function () { return file; });
   }
 
+  function queue(data, photos, button) {
+    var fieldsList = [];
+    data.forEach(function (v, k) { if (typeof v === "string") fieldsList.push([k, v]); });
+    var entry = {
+      key: data.get("idempotency_key") || String(Date.now()),
+      action: form.action,
+      draftKey: key,
+      fields: fieldsList,
+      photos: photos.map(function (p) { return { name: p.name || "photo.jpg", blob: p }; }),
+      queuedAt: new Date().toISOString(),
+    };
+    return outbox.put(entry).then(function () {
+      if (button) button.disabled = false;
+      say("Queued: there is no connection, so this case is saved on this phone and will be sent by itself when the network is back. Do not file it again.");
+      outbox.refresh();
+      if (navigator.serviceWorker && window.SyncManager) {
+        navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register("send-cases"); }).catch(function () { /* no Background Sync */ });
+      }
+    });
+  }
+
   form.addEventListener("submit", function (ev) {
     if (!window.fetch || !window.FormData) return;
     ev.preventDefault();
@@ -160,25 +276,29 @@
     say("Sending…");
     var data = new FormData(form);
     var photos = data.getAll("photo").filter(function (f) { return f && f.size; });
-    data.delete("photo");
+    data["delete"]("photo");
     Promise.all(photos.map(shrink)).then(function (files) {
-      files.forEach(function (f) { data.append("photo", f, f.name); });
-      return fetch(form.action, { method: "POST", body: data, credentials: "same-origin" });
-    }).then(function (res) {
-      if (res.redirected && res.url.indexOf("/cases/") !== -1) {
-        try { localStorage.removeItem(key); } catch (e) { /* nothing to clear */ }
-        window.location.href = res.url;
-        return;
-      }
-      return res.text().then(function (html) {
-        // The server re-rendered the form with its reasons; show it, the draft stays saved.
-        document.open();
-        document.write(html);
-        document.close();
+      if (!navigator.onLine && outbox) return queue(data, files, button);
+      var send = new FormData();
+      data.forEach(function (v, k) { send.append(k, v); });
+      files.forEach(function (f) { send.append("photo", f, f.name); });
+      return fetch(form.action, { method: "POST", body: send, credentials: "same-origin" }).then(function (res) {
+        if (res.redirected && res.url.indexOf("/cases/") !== -1) {
+          try { localStorage.removeItem(key); } catch (e) { /* nothing to clear */ }
+          window.location.href = res.url;
+          return;
+        }
+        return res.text().then(function (html) {
+          // The server re-rendered the form with its reasons; show it, the draft stays saved.
+          document.open();
+          document.write(html);
+          document.close();
+        });
+      }, function () {
+        if (outbox) return queue(data, files, button);
+        if (button) button.disabled = false;
+        say("Not sent: no connection. Everything you typed is kept on this phone. Press Send again when the network is back.");
       });
-    }).catch(function () {
-      if (button) button.disabled = false;
-      say("Not sent: no connection. Everything you typed is kept on this phone. Press Send again when the network is back.");
     });
   });
 })();

@@ -50,3 +50,18 @@ pub async fn serve(Path((_version, path)): Path<(String, String)>) -> Response {
     );
     res
 }
+
+/// The service worker, served from the root so that it may control every page.
+pub async fn service_worker() -> Response {
+    let Some(file) = Static::get("sw.js") else {
+        return (StatusCode::NOT_FOUND, "no service worker").into_response();
+    };
+    let mut res = file.data.into_owned().into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::router())
         .merge(links::router())
         .route("/static/{version}/{*path}", get(assets::serve))
+        .route("/sw.js", get(assets::service_worker))
         .fallback(not_found)
         .with_state(state)
         .layer(CompressionLayer::new())
