@@ -29,7 +29,7 @@ async function casesWith(alarm) {
 
 test("offline: queue, reload, back online, exactly one case", async () => {
   const context = await browser.newContext(PHONE);
-  const page = await context.newPage();
+  let page = await context.newPage();
   const form = `${BASE}/guides/${SLUG}/cases/new`;
   await page.goto(form);
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
@@ -48,8 +48,10 @@ test("offline: queue, reload, back online, exactly one case", async () => {
   await page.locator("[data-send-state]").filter({ hasText: "Queued" }).waitFor();
   assert.equal((await casesWith(alarm)).length, 0, "nothing reached the server yet");
 
-  // Closing and reopening the page (offline, served by the service worker) keeps the queue.
-  await page.reload();
+  // Closing the page and opening it again (offline, served by the service worker) keeps the queue.
+  await page.close();
+  page = await context.newPage();
+  await page.goto(form);
   await page.locator("#outbox-status").filter({ hasText: "1 case is saved on this device" }).waitFor();
   // Keep a copy in the page (photos are Blobs) to replay the send later.
   const queued = await page.evaluate(() => window.faultbookOutbox.all().then((items) => {
