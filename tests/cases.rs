@@ -655,3 +655,51 @@ async fn photo_urls_refuse_anything_but_a_hash() {
         assert_eq!(res.status().as_u16(), 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_unsorted_case_can_be_attached_to_a_guide() {
+    let app = spawn_app().await;
+    let res = post_form(
+        &app,
+        "/cases",
+        form_fields(&[
+            ("verbatim_alarm", "Quuxfault on press 4"),
+            ("outcome", "fixed"),
+        ]),
+    )
+    .await;
+    let url = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let (_, page) = app.get_text(&url).await;
+    assert!(
+        page.contains(&format!("action=\"{url}/guide\"")),
+        "unsorted cases offer attaching"
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("{url}/guide")))
+        .form(&[("guide", GUIDE)])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 303);
+    let (_, unsorted) = app.get_text("/cases?guide=none").await;
+    assert!(!unsorted.contains(&url));
+    let (_, guide_page) = app.get_text(&format!("/guides/{GUIDE}")).await;
+    assert!(guide_page.contains("Fixed 1 of 1 time"));
+    let (_, found) = app.get_json("/api/search?q=Quuxfault").await;
+    assert_eq!(
+        found["hits"][0]["guide"], GUIDE,
+        "the index knows the new guide"
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("{url}/guide")))
+        .form(&[("guide", "no-such-guide")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 422);
+}

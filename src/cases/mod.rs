@@ -613,6 +613,29 @@ impl CaseService {
         }
     }
 
+    /// Files an unsorted case under a guide (or moves it to another) and re-indexes it.
+    pub async fn attach(&self, id: &Uuid, guide: &str) -> Result<Option<Case>, CaseError> {
+        let Some(slug) = self
+            .library
+            .get(guide)
+            .map(|g| g.slug.clone())
+            .or_else(|| self.library.resolve_alias(guide).map(str::to_owned))
+        else {
+            return Err(CaseError::Invalid(vec![FieldError {
+                field: "guide",
+                message: format!("There is no guide `{guide}`."),
+            }]));
+        };
+        if !store::set_guide(&self.db, id, Some(&slug)).await? {
+            return Ok(None);
+        }
+        let Some(case) = store::get(&self.db, id).await? else {
+            return Ok(None);
+        };
+        self.search.upsert(case.index_doc(&self.library)).await?;
+        Ok(Some(case))
+    }
+
     /// At start: removes photo files that no case refers to (left by a crash mid-filing).
     pub async fn clean_orphan_photos(&self) -> anyhow::Result<usize> {
         let referenced = store::referenced_photos(&self.db).await?;

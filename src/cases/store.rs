@@ -335,3 +335,13 @@ pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Erro
         top_cells,
     })
 }
+
+/// Attaches a case to a guide (or detaches it with `None`); false when there is no such case.
+pub async fn set_guide(db: &Db, id: &Uuid, guide: Option<&str>) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE cases SET guide = ? WHERE id = ?")
+        .bind(guide)
+        .bind(id.to_string())
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

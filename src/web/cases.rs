@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(list_page).post(create_unsorted))
         .route("/cases.csv", get(export_csv))
         .route("/cases/{id}", get(show))
+        .route("/cases/{id}/guide", axum::routing::post(attach))
         .route("/api/cases", get(api_list).post(api_create))
         .route("/api/cases/{id}", get(api_show))
         .route("/photos/{file}", get(photo))
@@ -684,6 +685,8 @@ struct CasePage<'a> {
     canonical: String,
     /// The machine fields that were filled in, as (label, value).
     details: Vec<(&'static str, String)>,
+    /// `(slug, title)` of every guide, for attaching an unsorted case.
+    guides: Vec<(String, String)>,
 }
 
 async fn show(
@@ -707,8 +710,41 @@ async fn show(
         title: case.title(),
         canonical: super::absolute(&state, &headers, &case.url()),
         details: case_details(&case),
+        guides: state
+            .library
+            .all()
+            .iter()
+            .map(|g| (g.slug.clone(), g.front.title.clone()))
+            .collect(),
         case: &case,
     })
+}
+
+#[derive(serde::Deserialize)]
+struct AttachForm {
+    guide: String,
+}
+
+/// Files an unsorted case under the guide that fits it.
+async fn attach(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<AttachForm>,
+) -> Result<Response, AppError> {
+    let not_found = || AppError::NotFound(format!("There is no case `{id}`."));
+    let uuid = parse_id(&id).ok_or_else(not_found)?;
+    match state.cases.attach(&uuid, form.guide.trim()).await {
+        Ok(Some(case)) => Ok(Redirect::to(&case.url()).into_response()),
+        Ok(None) => Err(not_found()),
+        Err(CaseError::Invalid(errors)) => Err(AppError::Unprocessable(
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        )),
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
 }
 
 fn case_details(c: &Case) -> Vec<(&'static str, String)> {
