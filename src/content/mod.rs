@@ -279,6 +279,14 @@ impl Library {
         &self.guides
     }
 
+    /// `(slug, title)` of every guide, for choosing one in a form.
+    pub fn choices(&self) -> Vec<(String, String)> {
+        self.guides
+            .iter()
+            .map(|g| (g.slug.clone(), g.front.title.clone()))
+            .collect()
+    }
+
     pub fn get(&self, slug: &str) -> Option<&Guide> {
         self.by_slug.get(slug).map(|&i| &self.guides[i])
     }

@@ -599,9 +599,7 @@ fn parse_filter(state: &AppState, q: &HashMap<String, String>) -> Result<CaseFil
             ))
         })?);
     }
-    if let Some(p) = nonempty("platform") {
-        let platform = Platform::parse(&p)
-            .ok_or_else(|| AppError::BadRequest(format!("Unknown platform `{p}`.")))?;
+    if let Some(platform) = super::parse_platform(q.get("platform").map(String::as_str))? {
         f.platform_guides = Some(
             state
                 .library
@@ -710,12 +708,7 @@ async fn show(
         title: case.title(),
         canonical: super::absolute(&state, &headers, &case.url()),
         details: case_details(&case),
-        guides: state
-            .library
-            .all()
-            .iter()
-            .map(|g| (g.slug.clone(), g.front.title.clone()))
-            .collect(),
+        guides: state.library.choices(),
         case: &case,
     })
 }

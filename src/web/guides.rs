@@ -75,15 +75,7 @@ async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let filter = match q.platform.as_deref().filter(|p| !p.is_empty()) {
-        None => None,
-        Some(p) => Some(Platform::parse(p).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "Unknown platform `{p}`. Choose one of: {}.",
-                Platform::ALL.map(|p| p.as_str()).join(", ")
-            ))
-        })?),
-    };
+    let filter = super::parse_platform(q.platform.as_deref())?;
     let groups = state
         .library
         .by_platform()

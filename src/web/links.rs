@@ -246,12 +246,7 @@ async fn labels(
     }
     page(&LabelsPage {
         labels,
-        guides: state
-            .library
-            .all()
-            .iter()
-            .map(|g| (g.slug.clone(), g.front.title.clone()))
-            .collect(),
+        guides: state.library.choices(),
     })
 }
 

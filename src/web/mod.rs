@@ -75,6 +75,20 @@ pub fn absolute(state: &AppState, headers: &axum::http::HeaderMap, path: &str) -
     format!("http://{host}{path}")
 }
 
+/// A `platform` parameter: absent or empty is no filter, an unknown name is a 400 that lists them.
+pub fn parse_platform(p: Option<&str>) -> Result<Option<crate::content::Platform>, AppError> {
+    use crate::content::Platform;
+    match p.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some(p) => Platform::parse(p).map(Some).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "Unknown platform `{p}`. Choose one of: {}.",
+                Platform::ALL.map(|p| p.as_str()).join(", ")
+            ))
+        }),
+    }
+}
+
 /// Renders any askama template as an HTML response.
 pub fn page<T: Template>(t: &T) -> Result<Response, AppError> {
     Ok(Html(t.render()?).into_response())

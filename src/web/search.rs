@@ -231,15 +231,7 @@ async fn search_api(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = SearchParams::parse(raw.as_deref());
-    let platform = match params.platform.as_deref() {
-        None => None,
-        Some(p) => Some(Platform::parse(p).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "Unknown platform `{p}`. Choose one of: {}.",
-                Platform::ALL.map(|p| p.as_str()).join(", ")
-            ))
-        })?),
-    };
+    let platform = super::parse_platform(params.platform.as_deref())?;
     let outcome = run(&state, &params, platform, false)?;
     let status_code = outcome.status_code.map(|c| StatusJson {
         name: c.name(),
