@@ -4,6 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --locked --all-targets
-# Doc tests are not part of --all-targets.
-cargo test --locked --doc
 bash scripts/browser-tests.sh
