@@ -406,17 +406,11 @@ async fn twenty_concurrent_submissions_give_twenty_cases() {
     assert_eq!(list["cases"].as_array().expect("cases").len(), 20);
 }
 
-#[tokio::test]
-async fn a_failure_between_photo_write_and_commit_leaves_no_case_and_no_file() {
-    let app = spawn_app().await;
-    app.app_state
-        .cases
-        .fail_before_commit
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    let res = app
-        .client
+/// Files a small case with one photo through the multipart API.
+async fn api_case_with_photo(app: &TestApp, key: &str) -> reqwest::Response {
+    app.client
         .post(app.url("/api/cases"))
-        .header("Idempotency-Key", "inject-1")
+        .header("Idempotency-Key", key)
         .multipart(
             Form::new()
                 .text(
@@ -427,7 +421,17 @@ async fn a_failure_between_photo_write_and_commit_leaves_no_case_and_no_file() {
         )
         .send()
         .await
-        .expect("request");
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_failure_between_photo_write_and_commit_leaves_no_case_and_no_file() {
+    let app = spawn_app().await;
+    app.app_state
+        .cases
+        .fail_before_commit
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let res = api_case_with_photo(&app, "inject-1").await;
     assert_eq!(res.status().as_u16(), 500);
     let (_, list) = app.get_json("/api/cases").await;
     assert_eq!(list["cases"].as_array().expect("cases").len(), 0);
@@ -437,21 +441,7 @@ async fn a_failure_between_photo_write_and_commit_leaves_no_case_and_no_file() {
         .cases
         .fail_before_commit
         .store(false, std::sync::atomic::Ordering::SeqCst);
-    let res = app
-        .client
-        .post(app.url("/api/cases"))
-        .header("Idempotency-Key", "inject-1")
-        .multipart(
-            Form::new()
-                .text(
-                    "case",
-                    r#"{"verbatim_alarm":"Bad_Timeout","outcome":"fixed"}"#,
-                )
-                .part("photo", Part::bytes(png(30, 30)).file_name("p.png")),
-        )
-        .send()
-        .await
-        .expect("request");
+    let res = api_case_with_photo(&app, "inject-1").await;
     assert_eq!(res.status().as_u16(), 201);
     assert_eq!(photo_files(&app).len(), 2, "photo and thumbnail");
 }
@@ -459,21 +449,7 @@ async fn a_failure_between_photo_write_and_commit_leaves_no_case_and_no_file() {
 #[tokio::test]
 async fn orphan_photo_files_are_removed_at_start() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .post(app.url("/api/cases"))
-        .header("Idempotency-Key", "keep-1")
-        .multipart(
-            Form::new()
-                .text(
-                    "case",
-                    r#"{"verbatim_alarm":"Bad_Timeout","outcome":"fixed"}"#,
-                )
-                .part("photo", Part::bytes(png(30, 30)).file_name("p.png")),
-        )
-        .send()
-        .await
-        .expect("request");
+    let res = api_case_with_photo(&app, "keep-1").await;
     assert_eq!(res.status().as_u16(), 201);
     let kept = photo_files(&app);
     let dir = app.data.path().join("photos");

@@ -145,11 +145,8 @@ async fn qr_svg(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let g = guide(&state, &slug)?;
-    Ok(image_response(
-        "image/svg+xml",
-        svg_of(&absolute(&state, &headers, &g.url()))?.into_bytes(),
-    ))
+    let url = absolute(&state, &headers, &guide(&state, &slug)?.url());
+    Ok(image_response("image/svg+xml", svg_of(&url)?.into_bytes()))
 }
 
 async fn qr_png(
@@ -157,11 +154,8 @@ async fn qr_png(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let g = guide(&state, &slug)?;
-    Ok(image_response(
-        "image/png",
-        png_of(&absolute(&state, &headers, &g.url()))?,
-    ))
+    let url = absolute(&state, &headers, &guide(&state, &slug)?.url());
+    Ok(image_response("image/png", png_of(&url)?))
 }
 
 /// Where a label's QR code leads: the case form for that guide, prefilled with where it hangs.
