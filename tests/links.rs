@@ -262,15 +262,18 @@ async fn only_embed_pages_may_be_framed_and_only_by_allowed_sites() {
     let app = spawn_app_with(|c| c.embed_allow = vec!["https://wiki.plant.example".into()]).await;
     let normal = app.get(&format!("/guides/{KEPWARE}")).await;
     assert_eq!(normal.headers()["x-frame-options"], "DENY");
-    assert_eq!(
-        normal.headers()["content-security-policy"],
-        "frame-ancestors 'none'"
-    );
+    let csp = normal.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.ends_with("; frame-ancestors 'none'"), "{csp}");
     let embed = app.get(&format!("/guides/{KEPWARE}?embed=1")).await;
     assert!(embed.headers().get("x-frame-options").is_none());
-    assert_eq!(
-        embed.headers()["content-security-policy"],
-        "frame-ancestors 'self' https://wiki.plant.example"
+    let csp = embed.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.ends_with("; frame-ancestors 'self' https://wiki.plant.example"),
+        "{csp}"
     );
     let html = embed.text().await.expect("html");
     assert!(!html.contains("class=\"top\""), "no navigation in an embed");
@@ -297,4 +300,44 @@ async fn copy_link_menus_and_step_anchors_are_on_every_guide() {
     assert!(html.contains("<li id=\"fix-1\">"), "step anchors");
     assert!(html.contains("<li id=\"diagnose-1\">"));
     assert!(html.contains("<summary>Copy link"));
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_policy_and_hsts_only_behind_https() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        &format!("/guides/{KEPWARE}"),
+        "/search?q=x",
+        "/api/search?q=x",
+        "/cases/new",
+    ] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().expect("ascii");
+        assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{path}");
+        assert_eq!(
+            h["permissions-policy"],
+            "camera=(self), microphone=(), geolocation=()"
+        );
+        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS on plain http"
+        );
+    }
+    // No page has an inline script: every <script> loads a file from /static/.
+    let (_, html) = app.get_text(&format!("/guides/{KEPWARE}")).await;
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=\"/static/").count()
+    );
+    let https = spawn_app_with(|c| c.base_url = Some(BASE.into())).await;
+    let res = https.get("/").await;
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
 }

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -215,24 +215,19 @@ async fn show(
                 platform_label: guide.front.platform.label(),
                 canonical,
             })?;
-            let ancestors = std::iter::once("'self'".to_string())
-                .chain(
-                    state
-                        .config
-                        .embed_allow
-                        .iter()
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| {
-                            !s.is_empty()
-                                && s.bytes()
-                                    .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
-                        }),
-                )
+            let allowed = state
+                .config
+                .embed_allow
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| {
+                    !s.is_empty()
+                        && s.bytes()
+                            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+                })
                 .collect::<Vec<_>>()
                 .join(" ");
-            if let Ok(v) = HeaderValue::from_str(&format!("frame-ancestors {ancestors}")) {
-                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-            }
+            res.extensions_mut().insert(super::FrameAncestors(allowed));
             return Ok(res);
         }
         let record = store::guide_record(&state.db, &guide.slug)

@@ -11,6 +11,7 @@ mod search;
 use std::sync::Arc;
 
 use askama::Template;
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -46,9 +47,12 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{version}/{*path}", get(assets::serve))
         .route("/sw.js", get(assets::service_worker))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
         .layer(CompressionLayer::new())
-        .layer(axum::middleware::from_fn(refuse_framing))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -102,16 +106,52 @@ pub fn moved_permanently(location: &str) -> Response {
     }
 }
 
-/// Only an embed page, which sets its own `frame-ancestors`, may be shown in a frame.
-async fn refuse_framing(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// Set on an embed page's response: the origins (besides this site) that may frame it.
+#[derive(Clone)]
+pub struct FrameAncestors(pub String);
+
+/// The policy every page's scripts, styles and frames live under. No inline script anywhere;
+/// inline style attributes stay allowed for table alignment in guides.
+const CSP_BASE: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'";
+
+async fn security_headers(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let mut res = next.run(req).await;
+    let embed = res.extensions().get::<FrameAncestors>().cloned();
     let h = res.headers_mut();
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        );
+    let ancestors = match &embed {
+        Some(FrameAncestors(allowed)) => format!("'self' {allowed}").trim_end().to_string(),
+        None => "'none'".to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!("{CSP_BASE}; frame-ancestors {ancestors}")) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if embed.is_none() {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
+    );
+    if state
+        .config
+        .base_url
+        .as_deref()
+        .is_some_and(|b| b.starts_with("https://"))
+    {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     res
 }
