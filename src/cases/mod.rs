@@ -538,13 +538,8 @@ impl CaseService {
         if !valid_key(key) {
             return Err(CaseError::BadKey);
         }
-        let processed = tokio::task::spawn_blocking(move || {
-            uploads
-                .iter()
-                .map(|u| photos::process(&u.name, &u.bytes))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await??;
+        let processed =
+            tokio::task::spawn_blocking(move || photos::process_all(&uploads)).await??;
         let hash = request_hash(&case, &processed);
         if let Some(existing) = store::find_by_key(&self.db, key).await? {
             return self.replay(existing, &hash).await;
