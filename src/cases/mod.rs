@@ -107,61 +107,51 @@ pub struct CaseDraft {
     pub notes: Option<String>,
 }
 
-impl CaseDraft {
-    /// Sets a field by its form name; returns false for a name that is not a case field.
-    pub fn set(&mut self, name: &str, value: String) -> bool {
-        let slot = match name {
-            "guide" => &mut self.guide,
-            "filed_by" => &mut self.filed_by,
-            "site" => &mut self.site,
-            "line" => &mut self.line,
-            "cell" => &mut self.cell,
-            "asset" => &mut self.asset,
-            "serial" => &mut self.serial,
-            "firmware_revision" => &mut self.firmware_revision,
-            "software_version" => &mut self.software_version,
-            "parameter_set" => &mut self.parameter_set,
-            "io_mapping" => &mut self.io_mapping,
-            "verbatim_alarm" => &mut self.verbatim_alarm,
-            "alarm_at" => &mut self.alarm_at,
-            "hour_meter" => &mut self.hour_meter,
-            "part_count" => &mut self.part_count,
-            "fix_applied" => &mut self.fix_applied,
-            "outcome" => &mut self.outcome,
-            "verified_sister_cell" => &mut self.verified_sister_cell,
-            "notes" => &mut self.notes,
-            _ => return false,
-        };
-        *slot = Some(value);
-        true
-    }
+/// `set` and `get` by form name, generated from one list of the draft's fields.
+macro_rules! draft_fields_by_name {
+    ($($field:ident),* $(,)?) => {
+        impl CaseDraft {
+            /// Sets a field by its form name; returns false for a name that is not a case field.
+            pub fn set(&mut self, name: &str, value: String) -> bool {
+                match name {
+                    $(stringify!($field) => self.$field = Some(value),)*
+                    _ => return false,
+                }
+                true
+            }
 
-    pub fn get(&self, name: &str) -> &str {
-        let v = match name {
-            "guide" => &self.guide,
-            "filed_by" => &self.filed_by,
-            "site" => &self.site,
-            "line" => &self.line,
-            "cell" => &self.cell,
-            "asset" => &self.asset,
-            "serial" => &self.serial,
-            "firmware_revision" => &self.firmware_revision,
-            "software_version" => &self.software_version,
-            "parameter_set" => &self.parameter_set,
-            "io_mapping" => &self.io_mapping,
-            "verbatim_alarm" => &self.verbatim_alarm,
-            "alarm_at" => &self.alarm_at,
-            "hour_meter" => &self.hour_meter,
-            "part_count" => &self.part_count,
-            "fix_applied" => &self.fix_applied,
-            "outcome" => &self.outcome,
-            "verified_sister_cell" => &self.verified_sister_cell,
-            "notes" => &self.notes,
-            _ => &None,
-        };
-        v.as_deref().unwrap_or("")
-    }
+            /// A field's value by its form name; empty when unset or unknown.
+            pub fn get(&self, name: &str) -> &str {
+                match name {
+                    $(stringify!($field) => self.$field.as_deref().unwrap_or(""),)*
+                    _ => "",
+                }
+            }
+        }
+    };
 }
+
+draft_fields_by_name!(
+    guide,
+    filed_by,
+    site,
+    line,
+    cell,
+    asset,
+    serial,
+    firmware_revision,
+    software_version,
+    parameter_set,
+    io_mapping,
+    verbatim_alarm,
+    alarm_at,
+    hour_meter,
+    part_count,
+    fix_applied,
+    outcome,
+    verified_sister_cell,
+    notes,
+);
 
 /// One fault in a draft, reported against its field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
