@@ -356,6 +356,7 @@ pub fn run(
             platform: None,
             limit: 10,
             with_counts: false,
+            include_cases: true,
         })
     };
     // One warm-up round for each engine, then the timed rounds.

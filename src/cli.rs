@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::Role;
 use crate::bench::BenchOptions;
 use crate::config::Config;
 use crate::content::{ContentError, Library};
@@ -48,6 +49,54 @@ pub enum Command {
         #[arg(long)]
         keep_index: bool,
     },
+    /// Manage people: add, passwd, disable, enable, list.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage bearer tokens for scripts: create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Adds a person; the password is read from a prompt, or from the first line of stdin.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Sets a new password (and ends the person's sessions).
+    Passwd { name: String },
+    /// Stops a person from logging in and ends their sessions.
+    Disable { name: String },
+    /// Lets a disabled person log in again.
+    Enable { name: String },
+    /// Lists everyone with their role and state.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Creates a token and prints it once; only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Lists tokens (never their secrets).
+    List,
+    /// Revokes a token; requests carrying it get 401 from then on.
+    Revoke { name: String },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a role; choose viewer, tech, editor or admin"))
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -69,6 +118,158 @@ pub async fn run(cli: Cli) -> ExitCode {
                 keep_index_in: keep_index.then(|| cli.config.index_dir()),
             },
         ),
+        Command::User { action } => report(accounts::user(&cli.config, action).await),
+        Command::Token { action } => report(accounts::token(&cli.config, action).await),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `faultbook user …` and `faultbook token …`, straight on the database.
+mod accounts {
+    use std::io::{BufRead, IsTerminal};
+
+    use anyhow::Context;
+
+    use super::{TokenAction, UserAction};
+    use crate::auth::audit::AuditEvent;
+    use crate::auth::store::{self, SessionTimeouts};
+    use crate::auth::{AuthService, Policy};
+    use crate::config::Config;
+
+    async fn service(config: &Config) -> anyhow::Result<AuthService> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        let db = crate::db::connect(&config.database_url())
+            .await
+            .context("cannot open the database")?;
+        Ok(AuthService::new(
+            db,
+            Policy {
+                guides_public: config.guides_public,
+                cases_public: config.cases_public,
+                open_intake: Vec::new(),
+            },
+            SessionTimeouts {
+                idle_secs: config.session_idle,
+                absolute_secs: config.session_max,
+            },
+            config.write_limit,
+        ))
+    }
+
+    /// A password from a prompt (typed twice, not echoed), or the first line of piped stdin.
+    fn read_password(name: &str) -> anyhow::Result<String> {
+        if std::io::stdin().is_terminal() {
+            let first = rpassword::prompt_password(format!("New password for {name}: "))?;
+            let again = rpassword::prompt_password("Again: ")?;
+            anyhow::ensure!(first == again, "the two passwords differ");
+            Ok(first)
+        } else {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_string())
+        }
+    }
+
+    fn when(t: i64) -> String {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
+        let auth = service(config).await?;
+        match action {
+            UserAction::Add { name, role } => {
+                let password = read_password(&name)?;
+                auth.add_user_audited(&name, role, &password, AuditEvent::cli("user.add", &name))
+                    .await?;
+                println!("added {name} as {}", role.as_str());
+            }
+            UserAction::Passwd { name } => {
+                let password = read_password(&name)?;
+                auth.set_password(&name, &password, AuditEvent::cli("user.passwd", &name))
+                    .await?;
+                println!("password of {name} changed; their sessions have ended");
+            }
+            UserAction::Disable { name } => {
+                auth.set_disabled(&name, true, AuditEvent::cli("user.disable", &name))
+                    .await?;
+                println!("{name} is disabled and logged out everywhere");
+            }
+            UserAction::Enable { name } => {
+                auth.set_disabled(&name, false, AuditEvent::cli("user.enable", &name))
+                    .await?;
+                println!("{name} may log in again");
+            }
+            UserAction::List => {
+                let users = store::list_users(&auth.db).await?;
+                if users.is_empty() {
+                    println!("no users yet");
+                }
+                println!("{:<24} {:<8} {:<9} created", "name", "role", "state");
+                for u in users {
+                    println!(
+                        "{:<24} {:<8} {:<9} {}",
+                        u.name,
+                        u.role.as_str(),
+                        if u.disabled { "disabled" } else { "active" },
+                        when(u.created_at)
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
+        let auth = service(config).await?;
+        match action {
+            TokenAction::Create { name, role } => {
+                let (_, secret) = auth
+                    .create_token(&name, role, AuditEvent::cli("token.create", &name))
+                    .await?;
+                eprintln!(
+                    "token {name} ({}) created; it is shown only this once:",
+                    role.as_str()
+                );
+                println!("{secret}");
+            }
+            TokenAction::List => {
+                let tokens = store::list_tokens(&auth.db).await?;
+                println!(
+                    "{:<24} {:<8} {:<17} {:<17} state",
+                    "name", "role", "created", "last used"
+                );
+                for t in tokens {
+                    println!(
+                        "{:<24} {:<8} {:<17} {:<17} {}",
+                        t.name,
+                        t.role.as_str(),
+                        when(t.created_at),
+                        t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+                        t.revoked_at
+                            .map(|r| format!("revoked {}", when(r)))
+                            .unwrap_or_else(|| "live".into())
+                    );
+                }
+            }
+            TokenAction::Revoke { name } => {
+                auth.revoke_token(&name, AuditEvent::cli("token.revoke", &name))
+                    .await?;
+                println!("token {name} revoked");
+            }
+        }
+        Ok(())
     }
 }
 

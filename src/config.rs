@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{ArgAction, Args};
+
+use crate::auth::net::IpRange;
 
 /// Settings every subcommand shares.
 #[derive(Debug, Clone, Args)]
@@ -45,6 +47,87 @@ pub struct Config {
     /// Database URL (default: sqlite://<data-dir>/faultbook.db).
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Anyone who reaches the server may read guides (true), or only people who log in (false).
+    #[arg(long, env = "FAULTBOOK_GUIDES_PUBLIC", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub guides_public: bool,
+    /// Anyone who reaches the server may read cases (false: only people who log in).
+    #[arg(long, env = "FAULTBOOK_CASES_PUBLIC", default_value_t = false, action = ArgAction::Set, global = true)]
+    pub cases_public: bool,
+    /// Networks (CIDR, comma-separated) whose machines may file cases without logging in, e.g.
+    /// shared floor tablets; each case records the address it came from. Off when empty.
+    #[arg(
+        long,
+        env = "FAULTBOOK_OPEN_INTAKE",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub open_intake: Vec<IpRange>,
+    /// Header naming the logged-in user, set by a single-sign-on proxy (e.g. X-Remote-User);
+    /// honoured only from --trusted-proxy addresses.
+    #[arg(long, env = "FAULTBOOK_TRUST_PROXY_HEADER", global = true)]
+    pub trust_proxy_header: Option<String>,
+    /// Header listing the proxy user's groups (comma- or space-separated), e.g. X-Remote-Groups.
+    #[arg(long, env = "FAULTBOOK_PROXY_GROUPS_HEADER", global = true)]
+    pub proxy_groups_header: Option<String>,
+    /// Group-to-role mapping for proxy users, e.g. scada-admins=admin,controls=editor,floor=tech;
+    /// the highest role wins.
+    #[arg(
+        long,
+        env = "FAULTBOOK_PROXY_ROLES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub proxy_roles: Vec<String>,
+    /// Role of a proxy user none of whose groups is mapped.
+    #[arg(
+        long,
+        env = "FAULTBOOK_PROXY_DEFAULT_ROLE",
+        default_value = "viewer",
+        global = true
+    )]
+    pub proxy_default_role: String,
+    /// Addresses of reverse proxies (CIDR, comma-separated) whose X-Forwarded-For and
+    /// --trust-proxy-header are believed.
+    #[arg(
+        long,
+        env = "FAULTBOOK_TRUSTED_PROXY",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxy: Vec<IpRange>,
+    /// A session ends after this long unused (e.g. 30d, 12h).
+    #[arg(long, env = "FAULTBOOK_SESSION_IDLE", default_value = "30d", value_parser = parse_span, global = true)]
+    pub session_idle: i64,
+    /// A session ends this long after login, used or not.
+    #[arg(long, env = "FAULTBOOK_SESSION_MAX", default_value = "90d", value_parser = parse_span, global = true)]
+    pub session_max: i64,
+    /// Writes (cases filed, edits) per minute allowed to one token or one address.
+    #[arg(
+        long,
+        env = "FAULTBOOK_WRITE_LIMIT",
+        default_value_t = 120,
+        global = true
+    )]
+    pub write_limit: u32,
+}
+
+/// A time span such as `30d`, `12h`, `45m` or `90s`, in seconds.
+pub fn parse_span(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a time span; write e.g. 30d, 12h, 45m or 90s"))?;
+    let mult = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
+    };
+    n.checked_mul(mult)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("`{s}` is out of range"))
 }
 
 impl Config {
@@ -58,6 +141,29 @@ impl Config {
         self.photo_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("photos"))
+    }
+
+    /// Is the site served over https (so cookies are `Secure` and `__Host-` prefixed)?
+    pub fn https(&self) -> bool {
+        self.base_url
+            .as_deref()
+            .is_some_and(|b| b.starts_with("https://"))
+    }
+
+    /// `(group, role)` pairs from --proxy-roles; a malformed pair is reported at start.
+    pub fn proxy_role_map(&self) -> Result<Vec<(String, crate::auth::Role)>, String> {
+        self.proxy_roles
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|pair| {
+                let (group, role) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--proxy-roles: `{pair}` should be GROUP=ROLE"))?;
+                let role = crate::auth::Role::parse(role)
+                    .ok_or_else(|| format!("--proxy-roles: `{role}` is not a role"))?;
+                Ok((group.trim().to_string(), role))
+            })
+            .collect()
     }
 
     pub fn index_dir(&self) -> PathBuf {
@@ -74,6 +180,17 @@ impl Config {
             base_url: None,
             embed_allow: Vec::new(),
             database_url: None,
+            guides_public: true,
+            cases_public: false,
+            open_intake: Vec::new(),
+            trust_proxy_header: None,
+            proxy_groups_header: None,
+            proxy_roles: Vec::new(),
+            proxy_default_role: "viewer".into(),
+            trusted_proxy: Vec::new(),
+            session_idle: 30 * 86_400,
+            session_max: 90 * 86_400,
+            write_limit: 120,
         }
     }
 }

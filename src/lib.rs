@@ -4,6 +4,8 @@
 //! database (`db`), loads and checks the guides (`content`), and builds the router (`web`).
 //! `web` holds only HTTP: handlers parse a request, call `content`, and render a template.
 
+/// Accounts and access: roles, passwords, sessions, tokens, rate limits, the audit log.
+pub mod auth;
 /// `faultbook bench`: synthetic corpus, tantivy against SQLite FTS5.
 pub mod bench;
 /// Case records, validation and the photo store.

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::auth::store::SessionTimeouts;
+use crate::auth::{AuthService, Policy};
 use crate::cases::{CaseService, PhotoStore};
 use crate::config::Config;
 use crate::content::Library;
@@ -17,6 +19,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     pub state: AppState,
+    /// The first-run link, when there is no admin yet.
+    pub setup_url: Option<String>,
 }
 
 /// Loads and checks the guides; a broken content folder stops start-up with every fault listed.
@@ -120,20 +124,62 @@ impl Application {
             );
         }
 
+        let proxy_roles = config.proxy_role_map().map_err(anyhow::Error::msg)?;
+        if crate::auth::Role::parse(&config.proxy_default_role).is_none() {
+            anyhow::bail!(
+                "--proxy-default-role `{}` is not a role; choose viewer, tech, editor or admin",
+                config.proxy_default_role
+            );
+        }
+        if config.trust_proxy_header.is_some() && config.trusted_proxy.is_empty() {
+            tracing::warn!("--trust-proxy-header is set but --trusted-proxy is empty: the header is ignored from every address");
+        }
+        let auth = AuthService::new(
+            db.clone(),
+            Policy {
+                guides_public: config.guides_public,
+                cases_public: config.cases_public,
+                open_intake: config.open_intake.clone(),
+            },
+            SessionTimeouts {
+                idle_secs: config.session_idle,
+                absolute_secs: config.session_max,
+            },
+            config.write_limit,
+        );
         let state = AppState {
             library,
             search,
             cases,
             db,
             config: Arc::new(config.clone()),
+            auth,
+            proxy_roles: Arc::new(proxy_roles),
         };
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let local = listener.local_addr()?;
+        let setup_url = match state.auth.offer_setup().await? {
+            Some(secret) => {
+                let base = config
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{local}"));
+                let url = format!("{}/setup/{secret}", base.trim_end_matches('/'));
+                // On the console on purpose: whoever can read it runs the server.
+                println!(
+                    "\nfaultbook has no admin yet. Create one within the hour at:\n\n    {url}\n\n(or run `faultbook user add NAME --role admin`)\n"
+                );
+                Some(url)
+            }
+            None => None,
+        };
         Ok(Application {
             listener,
             router: web::router(state.clone()),
             state,
+            setup_url,
         })
     }
 
@@ -144,9 +190,13 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 }
 

@@ -299,7 +299,8 @@ async fn a_request_over_60_mb_gets_413_before_it_is_read() {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
     let head = format!(
-        "POST /api/cases HTTP/1.1\r\nHost: {addr}\r\nIdempotency-Key: big-1\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: {}\r\n\r\n--XYZ\r\n",
+        "POST /api/cases HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nIdempotency-Key: big-1\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: {}\r\n\r\n--XYZ\r\n",
+        app.admin_token,
         70 * 1024 * 1024
     );
     stream.write_all(head.as_bytes()).expect("write");

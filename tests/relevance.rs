@@ -24,6 +24,7 @@ fn relevance_set_top1_and_top3() {
                 platform: None,
                 limit: 10,
                 with_counts: false,
+                include_cases: true,
             })
             .expect("search never fails")
             .hits

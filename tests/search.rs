@@ -302,6 +302,7 @@ async fn app_starts_with_a_corrupt_index_and_still_finds_guides() {
             platform: None,
             limit: 3,
             with_counts: false,
+            include_cases: true,
         })
         .expect("search");
     assert_eq!(results.hits[0].id, KEPWARE);

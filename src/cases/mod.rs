@@ -107,9 +107,23 @@ pub struct CaseDraft {
     pub notes: Option<String>,
 }
 
+/// A stored case's fields as a draft again, for an editor's form.
+impl From<&NewCase> for CaseDraft {
+    fn from(c: &NewCase) -> Self {
+        // Both sides use the same field names, and numbers are accepted as text.
+        serde_json::to_value(c)
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// `set` and `get` by form name, generated from one list of the draft's fields.
 macro_rules! draft_fields_by_name {
     ($($field:ident),* $(,)?) => {
+        /// Every field's form name, in form order.
+        pub const DRAFT_FIELDS: &[&str] = &[$(stringify!($field)),*];
+
         impl CaseDraft {
             /// Sets a field by its form name; returns false for a name that is not a case field.
             pub fn set(&mut self, name: &str, value: String) -> bool {
@@ -389,6 +403,25 @@ pub struct Case {
     #[serde(flatten)]
     pub fields: NewCase,
     pub photos: Vec<PhotoRef>,
+    pub record: CaseRecord,
+}
+
+/// Who filed a case and from where (as the server knows it, not as typed), and its state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CaseRecord {
+    /// The account (`ana`), token (`token:mes-line4`), proxy user or `open-intake`.
+    pub filed_account: String,
+    pub filed_from: String,
+    pub closed_at: Option<String>,
+    pub closed_by: String,
+    pub updated_at: Option<String>,
+}
+
+/// Who is filing: the account or token, and the client's address.
+#[derive(Debug, Clone, Default)]
+pub struct Filer {
+    pub account: String,
+    pub addr: String,
 }
 
 impl Case {
@@ -524,6 +557,7 @@ impl CaseService {
         case: NewCase,
         uploads: Vec<Upload>,
         key: &str,
+        filer: &Filer,
     ) -> Result<Filed, CaseError> {
         if !valid_key(key) {
             return Err(CaseError::BadKey);
@@ -549,7 +583,7 @@ impl CaseService {
         let result = if self.fail_before_commit.load(Ordering::SeqCst) {
             Err(CaseError::Injected)
         } else {
-            store::insert(&self.db, &case, &processed, key, &hash).await
+            store::insert(&self.db, &case, &processed, key, &hash, filer).await
         };
         match result {
             Ok(Some(stored)) => {
@@ -614,6 +648,35 @@ impl CaseService {
         if !store::set_guide(&self.db, id, Some(&slug)).await? {
             return Ok(None);
         }
+        let Some(case) = store::get(&self.db, id).await? else {
+            return Ok(None);
+        };
+        self.search.upsert(case.index_doc(&self.library)).await?;
+        Ok(Some(case))
+    }
+
+    /// Replaces an existing case's fields (an editor's correction); photos stay.
+    pub async fn update(&self, id: &Uuid, case: &NewCase) -> Result<Option<Case>, CaseError> {
+        if !store::update(&self.db, id, case).await? {
+            return Ok(None);
+        }
+        self.reindex(id).await
+    }
+
+    /// Closes (or reopens) a case.
+    pub async fn set_closed(
+        &self,
+        id: &Uuid,
+        closed: bool,
+        by: &str,
+    ) -> Result<Option<Case>, CaseError> {
+        if !store::set_closed(&self.db, id, closed, by).await? {
+            return Ok(None);
+        }
+        self.reindex(id).await
+    }
+
+    async fn reindex(&self, id: &Uuid) -> Result<Option<Case>, CaseError> {
         let Some(case) = store::get(&self.db, id).await? else {
             return Ok(None);
         };

@@ -6,12 +6,13 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::{Case, NewCase, Outcome, PhotoRef, ProcessedPhoto};
+use super::{Case, CaseRecord, Filer, NewCase, Outcome, PhotoRef, ProcessedPhoto};
 use crate::db::Db;
 
 const COLUMNS: &str = "id, guide, created_at, filed_by, site, line, cell, asset, serial, \
     firmware_revision, software_version, parameter_set, io_mapping, verbatim_alarm, alarm_at, \
-    hour_meter, part_count, fix_applied, outcome, verified_sister_cell, notes, request_hash";
+    hour_meter, part_count, fix_applied, outcome, verified_sister_cell, notes, request_hash, \
+    filed_account, filed_from, closed_at, closed_by, updated_at";
 
 fn from_row(r: &SqliteRow) -> Result<(Case, String), sqlx::Error> {
     let id: String = r.try_get("id")?;
@@ -42,6 +43,13 @@ fn from_row(r: &SqliteRow) -> Result<(Case, String), sqlx::Error> {
                 notes: r.try_get("notes")?,
             },
             photos: Vec::new(),
+            record: CaseRecord {
+                filed_account: r.try_get("filed_account")?,
+                filed_from: r.try_get("filed_from")?,
+                closed_at: r.try_get("closed_at")?,
+                closed_by: r.try_get("closed_by")?,
+                updated_at: r.try_get("updated_at")?,
+            },
         },
         r.try_get("request_hash")?,
     ))
@@ -97,6 +105,7 @@ pub async fn insert(
     photos: &[ProcessedPhoto],
     key: &str,
     request_hash: &str,
+    filer: &Filer,
 ) -> Result<Option<Case>, super::CaseError> {
     let id = Uuid::now_v7();
     let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -105,8 +114,8 @@ pub async fn insert(
         "INSERT INTO cases (id, guide, created_at, filed_by, site, line, cell, asset, serial, \
          firmware_revision, software_version, parameter_set, io_mapping, verbatim_alarm, alarm_at, \
          hour_meter, part_count, fix_applied, outcome, verified_sister_cell, notes, \
-         idempotency_key, request_hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         idempotency_key, request_hash, filed_account, filed_from) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(id.to_string())
@@ -132,6 +141,8 @@ pub async fn insert(
     .bind(&case.notes)
     .bind(key)
     .bind(request_hash)
+    .bind(&filer.account)
+    .bind(&filer.addr)
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -164,6 +175,11 @@ pub async fn insert(
                 height: p.height,
             })
             .collect(),
+        record: CaseRecord {
+            filed_account: filer.account.clone(),
+            filed_from: filer.addr.clone(),
+            ..CaseRecord::default()
+        },
     }))
 }
 
@@ -343,5 +359,61 @@ pub async fn set_guide(db: &Db, id: &Uuid, guide: Option<&str>) -> Result<bool, 
         .bind(id.to_string())
         .execute(db)
         .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Rewrites a case's fields; false when there is no such case.
+pub async fn update(db: &Db, id: &Uuid, case: &NewCase) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE cases SET guide = ?, filed_by = ?, site = ?, line = ?, cell = ?, asset = ?, \
+         serial = ?, firmware_revision = ?, software_version = ?, parameter_set = ?, \
+         io_mapping = ?, verbatim_alarm = ?, alarm_at = ?, hour_meter = ?, part_count = ?, \
+         fix_applied = ?, outcome = ?, verified_sister_cell = ?, notes = ?, updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(&case.guide)
+    .bind(&case.filed_by)
+    .bind(&case.site)
+    .bind(&case.line)
+    .bind(&case.cell)
+    .bind(&case.asset)
+    .bind(&case.serial)
+    .bind(&case.firmware_revision)
+    .bind(&case.software_version)
+    .bind(&case.parameter_set)
+    .bind(&case.io_mapping)
+    .bind(&case.verbatim_alarm)
+    .bind(&case.alarm_at)
+    .bind(case.hour_meter)
+    .bind(case.part_count)
+    .bind(&case.fix_applied)
+    .bind(case.outcome.as_str())
+    .bind(&case.verified_sister_cell)
+    .bind(&case.notes)
+    .bind(now_rfc3339())
+    .bind(id.to_string())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_closed(db: &Db, id: &Uuid, closed: bool, by: &str) -> Result<bool, sqlx::Error> {
+    let (at, by) = if closed {
+        (Some(now_rfc3339()), by)
+    } else {
+        (None, "")
+    };
+    let done =
+        sqlx::query("UPDATE cases SET closed_at = ?, closed_by = ?, updated_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(by)
+            .bind(now_rfc3339())
+            .bind(id.to_string())
+            .execute(db)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

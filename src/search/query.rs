@@ -66,6 +66,9 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Count matches per platform too (for filter links).
     pub with_counts: bool,
+    /// Search cases too; false for someone who may not read cases, so that neither hits nor
+    /// word statistics from cases reach them.
+    pub include_cases: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -241,7 +244,7 @@ impl SearchIndex {
     fn build_query(
         &self,
         guides: &Searcher,
-        cases: &Searcher,
+        cases: Option<&Searcher>,
         text: &str,
     ) -> Result<BuiltQuery, SearchError> {
         let analysed = analysis(text);
@@ -274,7 +277,10 @@ impl SearchIndex {
                 }
                 let term = Term::from_field_text(field, &t.text);
                 let gdf = guides.doc_freq(&term)?;
-                let cdf = cases.doc_freq(&term)?;
+                let cdf = match cases {
+                    Some(cs) => cs.doc_freq(&term)?,
+                    None => 0,
+                };
                 found += gdf + cdf;
                 case_max_df = case_max_df.max(cdf);
                 let tq = || Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
@@ -334,7 +340,7 @@ impl SearchIndex {
             }
         }
         // Words in a large share of all cases cost time and say little; the rarest few stay.
-        let common = (cases.num_docs() as f64 * COMMON_SHARE) as u64;
+        let common = (cases.map_or(0, |c| c.num_docs()) as f64 * COMMON_SHARE) as u64;
         case_terms.sort_by_key(|(df, _)| *df);
         for (rank, (df, clauses)) in case_terms.into_iter().enumerate() {
             if rank < KEEP_RAREST || df <= common {
@@ -421,7 +427,7 @@ impl SearchIndex {
             fuzzy_words,
             snippet_terms,
             terms_used,
-        } = self.build_query(&gs, &cs, &text)?;
+        } = self.build_query(&gs, req.include_cases.then_some(&cs), &text)?;
         let mut outcome = SearchOutcome {
             status_code,
             terms_used,

@@ -15,9 +15,14 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{page, ApiError, AppError, AppState};
+use crate::auth::audit::{self, AuditEvent};
+use crate::auth::{Caller, Identity, Permission};
 use crate::cases::photos::is_photo_id;
-use crate::cases::{store, Case, CaseDraft, CaseError, CaseFilter, FieldError, Outcome, Upload};
+use crate::cases::{
+    store, Case, CaseDraft, CaseError, CaseFilter, FieldError, Filed, Filer, Outcome, Upload,
+};
 use crate::content::{Guide, Platform};
+use axum::Extension;
 
 /// Per photo, photos per case, and per request.
 pub const PHOTO_MAX_BYTES: usize = 15 * 1024 * 1024;
@@ -26,7 +31,26 @@ pub const REQUEST_MAX_BYTES: usize = 60 * 1024 * 1024;
 const TEXT_PART_MAX: usize = 1024 * 1024;
 const PAGE_SIZE: usize = 50;
 
-pub fn router() -> Router<AppState> {
+/// `/cases` and `/api/cases`: listing needs ReadCases, filing FileCases.
+pub fn list_router() -> Router<AppState> {
+    Router::new()
+        .route("/cases", get(list_page).post(create_unsorted))
+        .route("/api/cases", get(api_list).post(api_create))
+        .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
+        .layer(axum::middleware::from_fn(refuse_oversized))
+}
+
+/// Reading single cases, their photos and the export.
+pub fn read_router() -> Router<AppState> {
+    Router::new()
+        .route("/cases.csv", get(export_csv))
+        .route("/cases/{id}", get(show))
+        .route("/api/cases/{id}", get(api_show))
+        .route("/photos/{file}", get(photo))
+}
+
+/// The case forms and their submissions.
+pub fn file_router() -> Router<AppState> {
     Router::new()
         .route("/guides/{slug}/cases/new", get(new_for_guide))
         .route(
@@ -34,15 +58,17 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(create_for_guide),
         )
         .route("/cases/new", get(new_unsorted))
-        .route("/cases", get(list_page).post(create_unsorted))
-        .route("/cases.csv", get(export_csv))
-        .route("/cases/{id}", get(show))
-        .route("/cases/{id}/guide", axum::routing::post(attach))
-        .route("/api/cases", get(api_list).post(api_create))
-        .route("/api/cases/{id}", get(api_show))
-        .route("/photos/{file}", get(photo))
         .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversized))
+}
+
+/// Editors: correct, sort, close and reopen cases.
+pub fn edit_router() -> Router<AppState> {
+    Router::new()
+        .route("/cases/{id}/guide", axum::routing::post(attach))
+        .route("/cases/{id}/edit", get(edit_form).post(edit_submit))
+        .route("/cases/{id}/closed", axum::routing::post(set_closed))
+        .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
 }
 
 /// A request that announces more than the limit is answered 413 before its body is read.
@@ -89,6 +115,9 @@ pub struct FieldView {
 struct CaseForm<'a> {
     guide: Option<&'a Guide>,
     action: String,
+    csrf: String,
+    /// Editing a stored case: no photos, no idempotency key.
+    editing: Option<String>,
     key: String,
     screen: Vec<FieldView>,
     machine: Vec<FieldView>,
@@ -123,20 +152,39 @@ fn field(
     }
 }
 
+/// Whose form it is: their form token, and the case when an editor corrects one.
+struct FormCtx<'a> {
+    csrf: &'a str,
+    editing: Option<Uuid>,
+}
+
+impl<'a> FormCtx<'a> {
+    fn new(caller: &'a Caller) -> FormCtx<'a> {
+        FormCtx {
+            csrf: caller.csrf_token(),
+            editing: None,
+        }
+    }
+}
+
 fn render_form(
     guide: Option<&Guide>,
     draft: &CaseDraft,
     key: &str,
     errors: &[FieldError],
     photo_error: Option<String>,
+    ctx: &FormCtx,
 ) -> Result<String, AppError> {
     let f = |name, label, kind, hint| field(draft, errors, name, label, kind, hint);
     let form = CaseForm {
         guide,
-        action: match guide {
-            Some(g) => format!("/guides/{}/cases", g.slug),
-            None => "/cases".to_string(),
+        action: match (ctx.editing, guide) {
+            (Some(id), _) => format!("/cases/{id}/edit"),
+            (None, Some(g)) => format!("/guides/{}/cases", g.slug),
+            (None, None) => "/cases".to_string(),
         },
+        csrf: ctx.csrf.to_string(),
+        editing: ctx.editing.map(|id| id.to_string()),
         key: key.to_string(),
         screen: vec![f("alarm_at", "When it happened", "datetime-local", "")],
         machine: vec![
@@ -193,10 +241,13 @@ fn render_form(
     Ok(form.render()?)
 }
 
-/// A QR label or a search page can prefill where and what.
-fn prefilled(raw: Option<&str>) -> CaseDraft {
+/// A QR label or a search page can prefill where and what; the name is the caller's.
+fn prefilled(raw: Option<&str>, caller: &Caller) -> CaseDraft {
     let q = query_map(raw);
     let mut d = CaseDraft::default();
+    if let Some(name) = caller.display_name() {
+        d.set("filed_by", name.to_string());
+    }
     for (param, name) in [
         ("site", "site"),
         ("line", "line"),
@@ -221,6 +272,7 @@ fn guide_or_404<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, AppErr
 
 async fn new_for_guide(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
@@ -233,21 +285,26 @@ async fn new_for_guide(
     let guide = guide_or_404(&state, &slug)?;
     let html = render_form(
         Some(guide),
-        &prefilled(raw.as_deref()),
+        &prefilled(raw.as_deref(), &caller),
         &Uuid::now_v7().to_string(),
         &[],
         None,
+        &FormCtx::new(&caller),
     )?;
     Ok(Html(html).into_response())
 }
 
-async fn new_unsorted(RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+async fn new_unsorted(
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
     let html = render_form(
         None,
-        &prefilled(raw.as_deref()),
+        &prefilled(raw.as_deref(), &caller),
         &Uuid::now_v7().to_string(),
         &[],
         None,
+        &FormCtx::new(&caller),
     )?;
     Ok(Html(html).into_response())
 }
@@ -334,6 +391,10 @@ async fn read_submission(mut mp: Multipart, sub: &mut Submission) -> Result<(), 
                 });
             }
             "idempotency_key" => sub.key = Some(read_text(&mut field).await?),
+            // Checked by the access layer before the handler runs.
+            super::access::CSRF_FIELD => {
+                read_text(&mut field).await?;
+            }
             "case" => sub.case_json = Some(read_text(&mut field).await?),
             _ => {
                 let value = read_text(&mut field).await?;
@@ -348,22 +409,58 @@ async fn read_submission(mut mp: Multipart, sub: &mut Submission) -> Result<(), 
 
 async fn create_for_guide(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
     mp: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     let guide = guide_or_404(&state, &slug)?;
-    create_html(state.clone(), Some(guide.slug.clone()), mp).await
+    create_html(state.clone(), &caller, Some(guide.slug.clone()), mp).await
 }
 
 async fn create_unsorted(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     mp: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    create_html(state, None, mp).await
+    create_html(state, &caller, None, mp).await
+}
+
+/// Who filed, as the case and the audit log record it.
+fn filer_of(caller: &Caller) -> Filer {
+    Filer {
+        account: match caller.identity {
+            Identity::Anonymous => "open-intake".to_string(),
+            _ => caller.actor(),
+        },
+        addr: caller.addr.to_string(),
+    }
+}
+
+async fn audit_filed(state: &AppState, caller: &Caller, filed: &Filed) {
+    if filed.created {
+        let detail = format!(
+            "guide {}, {} photo(s)",
+            filed.case.fields.guide.as_deref().unwrap_or("none"),
+            filed.case.photos.len()
+        );
+        audit::record(
+            &state.db,
+            AuditEvent::by(caller, "case.file", filed.case.id.to_string()).detail(detail),
+        )
+        .await;
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/filed.html")]
+struct FiledPage {
+    id: String,
+    guide: Option<(String, String)>,
 }
 
 async fn create_html(
     state: AppState,
+    caller: &Caller,
     guide_slug: Option<String>,
     mp: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
@@ -393,7 +490,14 @@ async fn create_html(
                     errors: &[FieldError],
                     photo_error: Option<String>|
      -> Result<Response, AppError> {
-        let html = render_form(guide, &sub.draft, &key, errors, photo_error)?;
+        let html = render_form(
+            guide,
+            &sub.draft,
+            &key,
+            errors,
+            photo_error,
+            &FormCtx::new(caller),
+        )?;
         Ok((status, Html(html)).into_response())
     };
     match stopped {
@@ -407,8 +511,22 @@ async fn create_html(
         Ok(c) => c,
         Err(errors) => return rerender(StatusCode::UNPROCESSABLE_ENTITY, &errors, None),
     };
-    match state.cases.file(new_case, sub.uploads, &key).await {
-        Ok(filed) => Ok(Redirect::to(&filed.case.url()).into_response()),
+    match state
+        .cases
+        .file(new_case, sub.uploads, &key, &filer_of(caller))
+        .await
+    {
+        Ok(filed) => {
+            audit_filed(&state, caller, &filed).await;
+            if state.auth.allows(caller, Permission::ReadCases) {
+                return Ok(Redirect::to(&filed.case.url()).into_response());
+            }
+            // Filed from an open-intake tablet by someone who may not read cases.
+            page(&FiledPage {
+                id: filed.case.id.to_string(),
+                guide: guide.map(|g| (g.slug.clone(), g.front.title.clone())),
+            })
+        }
         Err(CaseError::Photo(e)) if e.is_user_error() => {
             rerender(StatusCode::UNPROCESSABLE_ENTITY, &[], Some(e.to_string()))
         }
@@ -475,6 +593,7 @@ fn field_errors_json(errors: Vec<FieldError>) -> Response {
 
 async fn api_create(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: axum::extract::Request,
 ) -> Result<Response, ApiError> {
@@ -536,8 +655,13 @@ async fn api_create(
         Ok(c) => c,
         Err(errors) => return Ok(field_errors_json(errors)),
     };
-    match state.cases.file(new_case, uploads, &key).await {
+    match state
+        .cases
+        .file(new_case, uploads, &key, &filer_of(&caller))
+        .await
+    {
         Ok(filed) => {
+            audit_filed(&state, &caller, &filed).await;
             let status = if filed.created {
                 StatusCode::CREATED
             } else {
@@ -685,19 +809,17 @@ struct CasePage<'a> {
     details: Vec<(&'static str, String)>,
     /// `(slug, title)` of every guide, for attaching an unsorted case.
     guides: Vec<(String, String)>,
+    can_edit: bool,
+    csrf: String,
 }
 
 async fn show(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let not_found = || AppError::NotFound(format!("There is no case `{id}`."));
-    let uuid = parse_id(&id).ok_or_else(not_found)?;
-    let case = store::get(&state.db, &uuid)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .ok_or_else(not_found)?;
+    let case = case_or_404(&state, &id).await?;
     page(&CasePage {
         guide: case
             .fields
@@ -709,8 +831,32 @@ async fn show(
         canonical: super::absolute(&state, &headers, &case.url()),
         details: case_details(&case),
         guides: state.library.choices(),
+        can_edit: state.auth.allows(&caller, Permission::EditCases),
+        csrf: caller.csrf_token().to_string(),
         case: &case,
     })
+}
+
+async fn case_or_404(state: &AppState, id: &str) -> Result<Case, AppError> {
+    let not_found = || AppError::NotFound(format!("There is no case `{id}`."));
+    let uuid = parse_id(id).ok_or_else(not_found)?;
+    store::get(&state.db, &uuid)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .ok_or_else(not_found)
+}
+
+fn case_error(e: CaseError) -> AppError {
+    match e {
+        CaseError::Invalid(errors) => AppError::Unprocessable(
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        e => AppError::Internal(e.into()),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -721,22 +867,145 @@ struct AttachForm {
 /// Files an unsorted case under the guide that fits it.
 async fn attach(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     axum::Form(form): axum::Form<AttachForm>,
 ) -> Result<Response, AppError> {
-    let not_found = || AppError::NotFound(format!("There is no case `{id}`."));
-    let uuid = parse_id(&id).ok_or_else(not_found)?;
-    match state.cases.attach(&uuid, form.guide.trim()).await {
-        Ok(Some(case)) => Ok(Redirect::to(&case.url()).into_response()),
-        Ok(None) => Err(not_found()),
-        Err(CaseError::Invalid(errors)) => Err(AppError::Unprocessable(
-            errors
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" "),
-        )),
-        Err(e) => Err(AppError::Internal(e.into())),
+    let case = case_or_404(&state, &id).await?;
+    match state.cases.attach(&case.id, form.guide.trim()).await {
+        Ok(Some(case)) => {
+            audit::record(
+                &state.db,
+                AuditEvent::by(&caller, "case.attach", case.id.to_string()).detail(format!(
+                    "guide {}",
+                    case.fields.guide.as_deref().unwrap_or("")
+                )),
+            )
+            .await;
+            Ok(Redirect::to(&case.url()).into_response())
+        }
+        Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
+        Err(e) => Err(case_error(e)),
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    let guide = case
+        .fields
+        .guide
+        .as_deref()
+        .and_then(|g| state.library.get(g));
+    let html = render_form(
+        guide,
+        &CaseDraft::from(&case.fields),
+        "",
+        &[],
+        None,
+        &FormCtx {
+            csrf: caller.csrf_token(),
+            editing: Some(case.id),
+        },
+    )?;
+    Ok(Html(html).into_response())
+}
+
+/// An editor's correction: every field as the form sends it; photos stay as they are.
+async fn edit_submit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    let mp = mp.map_err(|e| {
+        AppError::BadRequest(format!("The form could not be read: {}", e.body_text()))
+    })?;
+    let mut sub = Submission::default();
+    match read_submission(mp, &mut sub).await {
+        Err(Stop::TooLarge(m)) => return Err(AppError::PayloadTooLarge(m)),
+        Err(Stop::Malformed(m)) => return Err(AppError::BadRequest(m)),
+        Ok(()) => {}
+    }
+    if sub.draft.guide.is_none() {
+        sub.draft.guide = case.fields.guide.clone();
+    }
+    let guide = sub
+        .draft
+        .guide
+        .as_deref()
+        .and_then(|g| state.library.get(g));
+    let new = match sub.draft.parse(&state.library) {
+        Ok(c) => c,
+        Err(errors) => {
+            let html = render_form(
+                guide,
+                &sub.draft,
+                "",
+                &errors,
+                None,
+                &FormCtx {
+                    csrf: caller.csrf_token(),
+                    editing: Some(case.id),
+                },
+            )?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+        }
+    };
+    let changed: Vec<&str> = crate::cases::DRAFT_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| CaseDraft::from(&case.fields).get(f) != CaseDraft::from(&new).get(f))
+        .collect();
+    match state.cases.update(&case.id, &new).await {
+        Ok(Some(updated)) => {
+            audit::record(
+                &state.db,
+                AuditEvent::by(&caller, "case.edit", updated.id.to_string())
+                    .detail(format!("changed: {}", changed.join(", "))),
+            )
+            .await;
+            Ok(Redirect::to(&updated.url()).into_response())
+        }
+        Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
+        Err(e) => Err(case_error(e)),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ClosedForm {
+    #[serde(default)]
+    closed: String,
+}
+
+async fn set_closed(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<ClosedForm>,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    let closed = form.closed == "1";
+    match state
+        .cases
+        .set_closed(&case.id, closed, &caller.actor())
+        .await
+    {
+        Ok(Some(updated)) => {
+            let action = if closed { "case.close" } else { "case.reopen" };
+            audit::record(
+                &state.db,
+                AuditEvent::by(&caller, action, updated.id.to_string()),
+            )
+            .await;
+            Ok(Redirect::to(&updated.url()).into_response())
+        }
+        Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
+        Err(e) => Err(case_error(e)),
     }
 }
 
@@ -871,7 +1140,7 @@ async fn list_page(
 }
 
 /// RFC 4180 cell; text a spreadsheet would run as a formula is prefixed with `'`.
-fn csv_cell(s: &str) -> String {
+pub(super) fn csv_cell(s: &str) -> String {
     let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
     let s = if risky {
         format!("'{s}")

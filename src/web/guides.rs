@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+
+use crate::auth::{Caller, Permission};
 use serde::{Deserialize, Serialize};
 
 use super::cases::{case_row, CaseRow};
@@ -99,7 +101,8 @@ async fn list(
 struct GuidePage<'a> {
     guide: &'a Guide,
     platform_label: &'static str,
-    record: GuideRecord,
+    /// The plant's record with this guide; `None` for someone who may not read cases.
+    record: Option<GuideRecord>,
     recent: Vec<CaseRow>,
     canonical: String,
     /// The body with a copy-link menu after every section heading.
@@ -201,6 +204,7 @@ fn similar_guides<'a>(state: &'a AppState, words: &[&str]) -> Vec<&'a Guide> {
 
 async fn show(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
@@ -230,16 +234,21 @@ async fn show(
             res.extensions_mut().insert(super::FrameAncestors(allowed));
             return Ok(res);
         }
-        let record = store::guide_record(&state.db, &guide.slug)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        let filter = CaseFilter {
-            guide: Some(guide.slug.clone()),
-            ..CaseFilter::default()
+        let (record, recent) = if state.auth.allows(&caller, Permission::ReadCases) {
+            let record = store::guide_record(&state.db, &guide.slug)
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+            let filter = CaseFilter {
+                guide: Some(guide.slug.clone()),
+                ..CaseFilter::default()
+            };
+            let recent = store::list(&state.db, &filter, 5)
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+            (Some(record), recent)
+        } else {
+            (None, Vec::new())
         };
-        let recent = store::list(&state.db, &filter, 5)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
         return page(&GuidePage {
             guide,
             platform_label: guide.front.platform.label(),

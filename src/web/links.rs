@@ -5,11 +5,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use qrcode::render::svg;
 use qrcode::QrCode;
 
 use super::{absolute, page, AppError, AppState};
+use crate::auth::{Caller, Permission};
 use crate::cases::{store, CaseFilter};
 use crate::content::Guide;
 use crate::search::{guides_listing, status, DocKind, SearchRequest};
@@ -59,6 +60,9 @@ fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a Guide>
             platform: None,
             limit: 5,
             with_counts: false,
+            // Only a guide can own an alarm, and cases must not sway the answer for someone
+            // who may not read them.
+            include_cases: false,
         })
         .map_err(|e| AppError::Internal(e.into()))?;
     let guides: Vec<_> = outcome
@@ -279,7 +283,11 @@ struct Feed {
 }
 
 /// Atom feed of guides (by their `updated` date) and the newest cases.
-async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn feed(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let mut entries: Vec<FeedEntry> = state
         .library
         .all()
@@ -293,9 +301,13 @@ async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
             category: "guide",
         })
         .collect();
-    let cases = store::list(&state.db, &CaseFilter::default(), 50)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let cases = if state.auth.allows(&caller, Permission::ReadCases) {
+        store::list(&state.db, &CaseFilter::default(), 50)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?
+    } else {
+        Vec::new()
+    };
     for c in &cases {
         entries.push(FeedEntry {
             id: format!("urn:uuid:{}", c.id),

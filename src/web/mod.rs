@@ -1,5 +1,8 @@
 //! HTTP: the router, thin handlers and their templates. Business logic lives in other modules.
 
+pub mod access;
+mod account;
+mod admin;
 pub mod assets;
 mod cases;
 pub mod error;
@@ -20,6 +23,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{AuthService, Permission, Role};
 use crate::cases::CaseService;
 use crate::config::Config;
 use crate::content::Library;
@@ -35,18 +39,47 @@ pub struct AppState {
     pub cases: CaseService,
     pub db: Db,
     pub config: Arc<Config>,
+    pub auth: AuthService,
+    /// `(group, role)` for single-sign-on proxy users.
+    pub proxy_roles: Arc<Vec<(String, Role)>>,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(guides::router())
-        .merge(health::router())
+    use access::Need;
+    use Permission::*;
+    let gate = |routes: Router<AppState>, need: Need| {
+        routes.route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), need),
+            access::require,
+        ))
+    };
+    let guides = guides::router()
         .merge(search::router())
-        .merge(cases::router())
-        .merge(links::router())
+        .merge(links::router());
+    Router::new()
+        .merge(gate(guides, Need::both(ReadGuides)))
+        .merge(gate(
+            cases::list_router(),
+            Need {
+                read: ReadCases,
+                write: FileCases,
+            },
+        ))
+        .merge(gate(cases::read_router(), Need::both(ReadCases)))
+        .merge(gate(cases::file_router(), Need::both(FileCases)))
+        .merge(gate(cases::edit_router(), Need::both(EditCases)))
+        .merge(account::router())
+        .merge(gate(account::account_router(), Need::both(Account)))
+        .merge(gate(admin::router(), Need::both(Admin)))
+        .merge(gate(admin::audit_router(), Need::both(CaseAudit)))
+        .merge(health::router())
         .route("/static/{version}/{*path}", get(assets::serve))
         .route("/sw.js", get(assets::service_worker))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::identify,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security_headers,

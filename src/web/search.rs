@@ -4,10 +4,11 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Serialize;
 
 use super::{page, ApiError, AppError, AppState};
+use crate::auth::{Caller, Permission};
 use crate::content::{Guide, Platform};
 use crate::search::status::StatusCode;
 use crate::search::{guides_listing, DocKind, Hit, SearchOutcome, SearchRequest};
@@ -52,6 +53,7 @@ impl SearchParams {
 
 fn run(
     state: &AppState,
+    caller: &Caller,
     params: &SearchParams,
     platform: Option<Platform>,
     with_counts: bool,
@@ -66,6 +68,7 @@ fn run(
             platform,
             limit: params.limit,
             with_counts,
+            include_cases: state.auth.allows(caller, Permission::ReadCases),
         })
         .map_err(|e| AppError::Internal(e.into()))
 }
@@ -141,12 +144,13 @@ fn href(q: &str, platform: Option<Platform>) -> String {
 
 async fn search_page(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let params = SearchParams::parse(raw.as_deref());
     let platform = params.platform.as_deref().and_then(Platform::parse);
     let unknown_platform = params.platform.clone().filter(|_| platform.is_none());
-    let outcome = run(&state, &params, platform, true)?;
+    let outcome = run(&state, &caller, &params, platform, true)?;
     let card = outcome.status_code.map(|code| StatusCard {
         code,
         guides: guides_listing(&state.library, code),
@@ -228,11 +232,12 @@ struct SearchJson {
 
 async fn search_api(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = SearchParams::parse(raw.as_deref());
     let platform = super::parse_platform(params.platform.as_deref())?;
-    let outcome = run(&state, &params, platform, false)?;
+    let outcome = run(&state, &caller, &params, platform, false)?;
     let status_code = outcome.status_code.map(|c| StatusJson {
         name: c.name(),
         hex: c.hex(),

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use faultbook::auth::Role;
 use faultbook::config::Config;
 use faultbook::startup::Application;
 use tempfile::TempDir;
@@ -11,8 +12,40 @@ pub struct TestApp {
     pub addr: String,
     pub data: TempDir,
     pub content_dir: PathBuf,
+    /// Sends an admin bearer token: for tests about something other than access.
     pub client: reqwest::Client,
+    /// Sends nothing: an anonymous visitor.
+    pub anon: reqwest::Client,
     pub app_state: faultbook::web::AppState,
+    /// The admin token `client` sends.
+    pub admin_token: String,
+    /// The first-run link the server printed.
+    pub setup_url: Option<String>,
+}
+
+/// A client that follows no redirects, optionally with a bearer token on every request.
+pub fn client_with(token: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(t) = token {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {t}").parse().expect("header value"),
+        );
+    }
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// A client that keeps cookies, like a browser.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
 }
 
 impl TestApp {
@@ -81,18 +114,81 @@ pub async fn spawn_app_configured(
         .expect("the app starts with valid content");
     let addr = format!("http://{}", app.local_addr());
     let app_state = app.state.clone();
+    let setup_url = app.setup_url.clone();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let admin_token = token(
+        &app_state,
+        &format!("test-admin-{}", uuid::Uuid::now_v7().simple()),
+        Role::Admin,
+    )
+    .await;
     TestApp {
         addr,
         data,
         content_dir,
-        client,
+        client: client_with(Some(&admin_token)),
+        anon: client_with(None),
         app_state,
+        admin_token,
+        setup_url,
     }
+}
+
+/// Creates a bearer token with a role straight in the app's database.
+pub async fn token(state: &faultbook::web::AppState, name: &str, role: Role) -> String {
+    faultbook::auth::store::create_token(&state.db, name, role, "test")
+        .await
+        .expect("token created")
+        .1
+}
+
+/// Creates a user with a role straight in the app's database; the password is `name` repeated
+/// to make it long enough, plus a suffix.
+pub async fn user(state: &faultbook::web::AppState, name: &str, role: Role) -> String {
+    let password = format!("{name}-{name}-cabinet-42");
+    let hash = faultbook::auth::password::hash_blocking(&password).expect("hash");
+    faultbook::auth::store::add_user(&state.db, name, role, &hash)
+        .await
+        .expect("user added");
+    password
+}
+
+impl TestApp {
+    /// A cookie-keeping client logged in as a new user with this role, and its form token.
+    pub async fn logged_in(&self, name: &str, role: Role) -> (reqwest::Client, String) {
+        let password = user(&self.app_state, name, role).await;
+        let c = browser();
+        let res = c
+            .post(self.url("/login"))
+            .form(&[
+                ("username", name),
+                ("password", &password),
+                ("next", "/account"),
+            ])
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(res.status().as_u16(), 303, "login of {name} succeeds");
+        let page = c
+            .get(self.url("/account"))
+            .send()
+            .await
+            .expect("account page")
+            .text()
+            .await
+            .expect("text");
+        (
+            c,
+            csrf_in(&page).expect("the account page has a form token"),
+        )
+    }
+}
+
+/// The value of the first `csrf_token` hidden field in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf_token\" value=\"")?;
+    let rest = &html[at + "name=\"csrf_token\" value=\"".len()..];
+    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// A content folder holding the given `(relative path, text)` guides.

@@ -1,0 +1,550 @@
+//! Accounts and access: roles and the policy of who may do what, passwords, sessions, bearer
+//! tokens, the first-run setup link, rate limits and the audit log. Knows nothing of HTTP.
+
+pub mod audit;
+pub mod net;
+pub mod password;
+pub mod ratelimit;
+pub mod store;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use audit::AuditEvent;
+use net::IpRange;
+use password::PasswordHasher;
+use ratelimit::{LoginBackoff, RateDecision, WindowLimiter};
+use store::{NewSession, SessionTimeouts, User};
+
+use crate::db::Db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("hashing failed: {0}")]
+    Hash(String),
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("`{0}` is not a valid name: use 1 to 64 letters, digits, `.`, `-`, `_` or `@`")]
+    BadName(String),
+    #[error("the name `{0}` is already taken")]
+    NameTaken(String),
+    #[error("there is no user `{0}`")]
+    NoSuchUser(String),
+    #[error("there is no live token `{0}`")]
+    NoSuchToken(String),
+    #[error("`{0}` is not a role; choose viewer, tech, editor or admin")]
+    BadRole(String),
+    #[error("the last enabled admin cannot be disabled or lose the admin role")]
+    LastAdmin,
+}
+
+/// What an account may do; each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Tech,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Tech, Role::Editor, Role::Admin];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "viewer" => Some(Role::Viewer),
+            "tech" => Some(Role::Tech),
+            "editor" => Some(Role::Editor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Tech => "tech",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Role::Viewer => "reads guides and cases",
+            Role::Tech => "also files cases",
+            Role::Editor => "also edits and closes cases, sees the case audit log",
+            Role::Admin => "also manages users, tokens and the whole audit log",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = AuthError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::parse(s).ok_or_else(|| AuthError::BadRole(s.to_string()))
+    }
+}
+
+/// Things a request may want to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ReadGuides,
+    ReadCases,
+    FileCases,
+    EditCases,
+    /// The audit log of case actions.
+    CaseAudit,
+    Admin,
+    /// Any logged-in person (the account page).
+    Account,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Anonymous,
+    User {
+        id: String,
+        name: String,
+    },
+    Token {
+        name: String,
+    },
+    /// A person named by a trusted single-sign-on proxy.
+    Proxy {
+        name: String,
+    },
+}
+
+/// The person or script behind one request, as the web layer established it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub identity: Identity,
+    pub role: Option<Role>,
+    /// The client's address (behind a trusted proxy, the one it forwarded).
+    pub addr: IpAddr,
+    /// The session's id hash and form token, when a session cookie authenticated the request.
+    pub session: Option<(String, String)>,
+    /// The form token for proxy-authenticated people, who have no session.
+    pub proxy_csrf: Option<String>,
+}
+
+impl Caller {
+    pub fn anonymous(addr: IpAddr) -> Caller {
+        Caller {
+            identity: Identity::Anonymous,
+            role: None,
+            addr,
+            session: None,
+            proxy_csrf: None,
+        }
+    }
+
+    /// The name the audit log records.
+    pub fn actor(&self) -> String {
+        match &self.identity {
+            Identity::Anonymous => "anonymous".into(),
+            Identity::User { name, .. } => name.clone(),
+            Identity::Token { name } => format!("token:{name}"),
+            Identity::Proxy { name } => format!("proxy:{name}"),
+        }
+    }
+
+    /// The name shown on the page ("Signed in as …"), if any.
+    pub fn display_name(&self) -> Option<&str> {
+        match &self.identity {
+            Identity::Anonymous => None,
+            Identity::User { name, .. } | Identity::Token { name } | Identity::Proxy { name } => {
+                Some(name)
+            }
+        }
+    }
+
+    /// The token every state-changing form of this caller must carry.
+    pub fn csrf_token(&self) -> &str {
+        self.session
+            .as_ref()
+            .map(|(_, t)| t.as_str())
+            .or(self.proxy_csrf.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// The site's access settings.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub guides_public: bool,
+    pub cases_public: bool,
+    /// Networks whose machines may file cases without logging in.
+    pub open_intake: Vec<IpRange>,
+}
+
+impl Policy {
+    pub fn allows(&self, caller: &Caller, p: Permission) -> bool {
+        let role = caller.role;
+        match p {
+            Permission::ReadGuides => self.guides_public || role.is_some(),
+            Permission::ReadCases => self.cases_public || role.is_some(),
+            Permission::FileCases => {
+                role >= Some(Role::Tech) || net::any_contains(&self.open_intake, caller.addr)
+            }
+            Permission::EditCases | Permission::CaseAudit => role >= Some(Role::Editor),
+            Permission::Admin => role == Some(Role::Admin),
+            Permission::Account => role.is_some(),
+        }
+    }
+}
+
+/// How a login attempt ended.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    LoggedIn(User, NewSession),
+    /// Wrong name or password (which one is not said).
+    Refused,
+    /// Too many failures: wait.
+    Limited(RateDecision),
+}
+
+/// A first-run link's secret, valid for one hour.
+struct SetupToken {
+    secret: String,
+    expires: Instant,
+}
+
+/// Accounts: logins, sessions, tokens, the setup link, users; every change is audited.
+#[derive(Clone)]
+pub struct AuthService {
+    pub db: Db,
+    pub policy: Arc<Policy>,
+    pub hasher: PasswordHasher,
+    pub timeouts: SessionTimeouts,
+    login_by_account: Arc<LoginBackoff>,
+    login_by_addr: Arc<LoginBackoff>,
+    pub writes: Arc<WindowLimiter>,
+    setup: Arc<Mutex<Option<SetupToken>>>,
+    /// Key for proxy users' form tokens; new at every start.
+    proxy_secret: Arc<String>,
+}
+
+pub const SETUP_VALID: Duration = Duration::from_secs(60 * 60);
+
+impl AuthService {
+    pub fn new(
+        db: Db,
+        policy: Policy,
+        timeouts: SessionTimeouts,
+        writes_per_minute: u32,
+    ) -> AuthService {
+        AuthService {
+            db,
+            policy: Arc::new(policy),
+            // One hash at a time: on a small server the other cores stay free for search.
+            hasher: PasswordHasher::new(1),
+            timeouts,
+            login_by_account: Arc::new(LoginBackoff::new(5)),
+            // Floor tablets behind one NAT address share this budget, so it is larger.
+            login_by_addr: Arc::new(LoginBackoff::new(20)),
+            writes: Arc::new(WindowLimiter::per_minute(writes_per_minute)),
+            setup: Arc::new(Mutex::new(None)),
+            proxy_secret: Arc::new(store::random_hex(32)),
+        }
+    }
+
+    pub fn allows(&self, caller: &Caller, p: Permission) -> bool {
+        self.policy.allows(caller, p)
+    }
+
+    pub fn proxy_csrf(&self, name: &str) -> String {
+        store::sha256_hex(&format!("{}:{name}", self.proxy_secret))
+    }
+
+    // ---------- first run ----------
+
+    /// With no enabled admin, makes a new one-hour setup secret and returns it.
+    pub async fn offer_setup(&self) -> Result<Option<String>, AuthError> {
+        if store::admin_exists(&self.db).await? {
+            return Ok(None);
+        }
+        let secret = store::random_hex(24);
+        *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = Some(SetupToken {
+            secret: secret.clone(),
+            expires: Instant::now() + SETUP_VALID,
+        });
+        Ok(Some(secret))
+    }
+
+    /// Is this the live setup secret?
+    pub fn setup_valid(&self, secret: &str) -> bool {
+        let guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .is_some_and(|t| Instant::now() < t.expires && store::same_secret(&t.secret, secret))
+    }
+
+    /// Creates the first admin through the setup link, which then stops working.
+    pub async fn complete_setup(
+        &self,
+        secret: &str,
+        name: &str,
+        password: &str,
+        caller: &Caller,
+        user_agent: &str,
+    ) -> Result<Option<(User, NewSession)>, AuthError> {
+        if !self.setup_valid(secret) || store::admin_exists(&self.db).await? {
+            return Ok(None);
+        }
+        let mut event = AuditEvent::by(caller, "setup.admin", name.trim());
+        event.actor = "setup-link".into();
+        let user = self
+            .add_user_audited(name, Role::Admin, password, event)
+            .await?;
+        *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let session =
+            store::create_session(&self.db, &user, &caller.addr.to_string(), user_agent).await?;
+        Ok(Some((user, session)))
+    }
+
+    // ---------- logins ----------
+
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        caller: &Caller,
+        user_agent: &str,
+    ) -> Result<LoginOutcome, AuthError> {
+        let account_key = name.trim().to_lowercase();
+        let addr_key = caller.addr.to_string();
+        for d in [
+            self.login_by_account.check(&account_key),
+            self.login_by_addr.check(&addr_key),
+        ] {
+            if !d.allowed {
+                return Ok(LoginOutcome::Limited(d));
+            }
+        }
+        let user = store::find_user(&self.db, name.trim()).await?;
+        let usable = user.as_ref().filter(|u| !u.disabled);
+        let ok = self
+            .hasher
+            .verify(password, usable.map(|u| u.password_hash.as_str()))
+            .await?;
+        match (ok, usable) {
+            (true, Some(user)) => {
+                self.login_by_account.clear(&account_key);
+                let session = store::create_session(&self.db, user, &addr_key, user_agent).await?;
+                let as_user = Caller {
+                    identity: Identity::User {
+                        id: user.id.clone(),
+                        name: user.name.clone(),
+                    },
+                    role: Some(user.role),
+                    ..caller.clone()
+                };
+                audit::record(&self.db, AuditEvent::by(&as_user, "login", &user.name)).await;
+                Ok(LoginOutcome::LoggedIn(user.clone(), session))
+            }
+            _ => {
+                self.login_by_account.fail(&account_key);
+                self.login_by_addr.fail(&addr_key);
+                let detail = if user.is_none() {
+                    "no such user"
+                } else if usable.is_none() {
+                    "account disabled"
+                } else {
+                    "wrong password"
+                };
+                audit::record(
+                    &self.db,
+                    AuditEvent::by(
+                        caller,
+                        "login.failed",
+                        name.chars().take(64).collect::<String>(),
+                    )
+                    .detail(detail),
+                )
+                .await;
+                Ok(LoginOutcome::Refused)
+            }
+        }
+    }
+
+    pub async fn logout(&self, caller: &Caller) -> Result<(), AuthError> {
+        if let Some((id_hash, _)) = &caller.session {
+            store::delete_session(&self.db, id_hash).await?;
+            audit::record(&self.db, AuditEvent::by(caller, "logout", caller.actor())).await;
+        }
+        Ok(())
+    }
+
+    /// Ends every session of the caller's account, this one included.
+    pub async fn logout_everywhere(&self, caller: &Caller) -> Result<u64, AuthError> {
+        let Identity::User { id, .. } = &caller.identity else {
+            return Ok(0);
+        };
+        let n = store::delete_user_sessions(&self.db, id).await?;
+        audit::record(
+            &self.db,
+            AuditEvent::by(caller, "logout.everywhere", caller.actor())
+                .detail(format!("{n} sessions ended")),
+        )
+        .await;
+        Ok(n)
+    }
+
+    /// Changes the caller's own password after checking the current one.
+    pub async fn change_own_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+    ) -> Result<bool, AuthError> {
+        let Some(name) = caller.display_name() else {
+            return Ok(false);
+        };
+        let Some(user) = store::find_user(&self.db, name).await? else {
+            return Ok(false);
+        };
+        if !self
+            .hasher
+            .verify(current, Some(&user.password_hash))
+            .await?
+        {
+            return Ok(false);
+        }
+        password::check_strength(new, &user.name).map_err(AuthError::WeakPassword)?;
+        let hash = self.hasher.hash(new).await?;
+        store::set_password(&self.db, &user, &hash).await?;
+        audit::record(
+            &self.db,
+            AuditEvent::by(caller, "password.change", &user.name),
+        )
+        .await;
+        Ok(true)
+    }
+
+    // ---------- users and tokens (admin page and command line) ----------
+
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+        by: &Caller,
+    ) -> Result<User, AuthError> {
+        self.add_user_audited(name, role, password, AuditEvent::by(by, "user.add", name))
+            .await
+    }
+
+    pub async fn add_user_audited(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+        event: AuditEvent,
+    ) -> Result<User, AuthError> {
+        let name = name.trim();
+        if !store::valid_name(name) {
+            return Err(AuthError::BadName(name.to_string()));
+        }
+        if store::find_user(&self.db, name).await?.is_some() {
+            return Err(AuthError::NameTaken(name.to_string()));
+        }
+        password::check_strength(password, name).map_err(AuthError::WeakPassword)?;
+        let hash = self.hasher.hash(password).await?;
+        let user = store::add_user(&self.db, name, role, &hash).await?;
+        audit::record(&self.db, event.detail(format!("role {}", role.as_str()))).await;
+        Ok(user)
+    }
+
+    async fn user(&self, name: &str) -> Result<User, AuthError> {
+        store::find_user(&self.db, name.trim())
+            .await?
+            .ok_or_else(|| AuthError::NoSuchUser(name.to_string()))
+    }
+
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &str,
+        event: AuditEvent,
+    ) -> Result<(), AuthError> {
+        let user = self.user(name).await?;
+        password::check_strength(password, &user.name).map_err(AuthError::WeakPassword)?;
+        let hash = self.hasher.hash(password).await?;
+        store::set_password(&self.db, &user, &hash).await?;
+        audit::record(&self.db, event.detail("password reset; sessions ended")).await;
+        Ok(())
+    }
+
+    async fn is_last_admin(&self, user: &User) -> Result<bool, AuthError> {
+        if user.role != Role::Admin || user.disabled {
+            return Ok(false);
+        }
+        let admins = store::list_users(&self.db)
+            .await?
+            .into_iter()
+            .filter(|u| u.role == Role::Admin && !u.disabled)
+            .count();
+        Ok(admins <= 1)
+    }
+
+    pub async fn set_role(
+        &self,
+        name: &str,
+        role: Role,
+        event: AuditEvent,
+    ) -> Result<(), AuthError> {
+        let user = self.user(name).await?;
+        if role != Role::Admin && self.is_last_admin(&user).await? {
+            return Err(AuthError::LastAdmin);
+        }
+        store::set_role(&self.db, &user, role).await?;
+        audit::record(
+            &self.db,
+            event.detail(format!("{} -> {}", user.role.as_str(), role.as_str())),
+        )
+        .await;
+        Ok(())
+    }
+
+    pub async fn set_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        event: AuditEvent,
+    ) -> Result<(), AuthError> {
+        let user = self.user(name).await?;
+        if disabled && self.is_last_admin(&user).await? {
+            return Err(AuthError::LastAdmin);
+        }
+        store::set_disabled(&self.db, &user, disabled).await?;
+        audit::record(&self.db, event).await;
+        Ok(())
+    }
+
+    pub async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        event: AuditEvent,
+    ) -> Result<(store::ApiToken, String), AuthError> {
+        let by = event.actor.clone();
+        let created = store::create_token(&self.db, name.trim(), role, &by).await?;
+        audit::record(&self.db, event.detail(format!("role {}", role.as_str()))).await;
+        Ok(created)
+    }
+
+    pub async fn revoke_token(&self, name: &str, event: AuditEvent) -> Result<(), AuthError> {
+        if !store::revoke_token(&self.db, name.trim()).await? {
+            return Err(AuthError::NoSuchToken(name.to_string()));
+        }
+        audit::record(&self.db, event).await;
+        Ok(())
+    }
+}
