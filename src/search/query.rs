@@ -428,6 +428,7 @@ impl SearchIndex {
             snippet_terms,
             terms_used,
         } = self.build_query(&gs, req.include_cases.then_some(&cs), &text)?;
+        let cases = cases.filter(|_| req.include_cases);
         let mut outcome = SearchOutcome {
             status_code,
             terms_used,

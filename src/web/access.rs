@@ -209,8 +209,9 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
         if let Err(res) = same_origin(&state, req.headers(), &path) {
             return res;
         }
+        // Logging in (again, or as someone else) replaces the session, so it needs none.
         let expected = caller.csrf_token().to_string();
-        if !expected.is_empty() {
+        if !expected.is_empty() && !starts_a_session(&path) {
             let (back, submitted) = match submitted_csrf(req).await {
                 Ok(pair) => pair,
                 Err(res) => return *res,
@@ -257,6 +258,10 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
 /// Logins and logouts have their own limits.
 fn counts_as_write(path: &str) -> bool {
     !(path == "/login" || path == "/logout" || path.starts_with("/setup/"))
+}
+
+fn starts_a_session(path: &str) -> bool {
+    path == "/login" || path.starts_with("/setup/")
 }
 
 /// A state-changing request that names its origin must come from this site.
