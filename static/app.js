@@ -134,31 +134,48 @@ var outbox = (function () {
       var parts = [];
       if (waiting) parts.push(waiting + (waiting === 1 ? " case is" : " cases are") + " saved on this device and will be sent when the network is back.");
       if (failed) parts.push(failed + (failed === 1 ? " case was" : " cases were") + " refused by the server; open the form again to correct it.");
+      if (needsLogin && waiting) parts.push("Log in again to send them.");
       banner(parts.join(" "));
       return items;
     });
   };
+  // The form token saved with a case belongs to the session it was typed in; the phone may have
+  // logged in again since, so ask for the current one before sending.
+  function currentToken() {
+    return fetch("/api/csrf", { credentials: "same-origin", cache: "no-store" })
+      .then(function (res) { return res.ok ? res.json() : {}; })
+      .then(function (j) { return j.csrf_token || ""; }, function () { return ""; });
+  }
+  var needsLogin = false;
   api.send = function () {
     if (sending) return Promise.resolve();
     sending = true;
+    needsLogin = false;
     return api.all().then(function (items) {
-      return items.filter(function (i) { return !i.failed; }).reduce(function (chain, item) {
+      var pending = items.filter(function (i) { return !i.failed; });
+      if (!pending.length) return;
+      return currentToken().then(function (token) {
+        return pending.reduce(function (chain, item) {
         return chain.then(function () {
           var data = new FormData();
           item.fields.forEach(function (f) { data.append(f[0], f[1]); });
           item.photos.forEach(function (p) { data.append("photo", p.blob, p.name); });
-          return fetch(item.action, { method: "POST", body: data, credentials: "same-origin" }).then(function (res) {
+          var headers = token ? { "X-CSRF-Token": token } : {};
+          return fetch(item.action, { method: "POST", body: data, headers: headers, credentials: "same-origin" }).then(function (res) {
             if (res.ok || res.redirected) {
               try { localStorage.removeItem(item.draftKey); } catch (e) { /* nothing to clear */ }
               return api.remove(item.key);
             }
+            // Logged out meanwhile: keep the case until the person logs in again.
+            if (res.status === 401) { needsLogin = true; return; }
             if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
               item.failed = res.status;
               return api.put(item);
             }
           });
         });
-      }, Promise.resolve());
+        }, Promise.resolve());
+      });
     }).catch(function () { /* still offline: try again later */ })
       .then(function () { sending = false; return api.refresh(); });
   };

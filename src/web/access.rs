@@ -207,7 +207,7 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
     let mut req = req;
     if !is_safe(req.method()) {
         if let Err(res) = same_origin(&state, req.headers(), &path) {
-            return res;
+            return *res;
         }
         // Logging in (again, or as someone else) replaces the session, so it needs none.
         let expected = caller.csrf_token().to_string();
@@ -265,7 +265,7 @@ fn starts_a_session(path: &str) -> bool {
 }
 
 /// A state-changing request that names its origin must come from this site.
-fn same_origin(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), Response> {
+fn same_origin(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), Box<Response>> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
@@ -283,12 +283,12 @@ fn same_origin(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), 
     if matches_host || ours.is_some_and(|o| o.eq_ignore_ascii_case(origin)) {
         Ok(())
     } else {
-        Err(error_for(
+        Err(Box::new(error_for(
             path,
             AppError::Forbidden(format!(
                 "A request from another site ({origin}) may not change anything here."
             )),
-        ))
+        )))
     }
 }
 

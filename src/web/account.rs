@@ -19,6 +19,17 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_form).post(setup))
+        .route("/api/csrf", get(csrf))
+}
+
+/// The form token of the caller's session, for pages that send saved cases later. Other sites
+/// cannot read it: there are no CORS headers.
+async fn csrf(Extension(caller): Extension<Caller>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({ "csrf_token": caller.csrf_token() })),
+    )
+        .into_response()
 }
 
 /// For anyone logged in.
