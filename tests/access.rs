@@ -158,6 +158,9 @@ async fn role_matrix() {
         ]
     };
     let api_case = json!({"verbatim_alarm": "Bad_Timeout via API", "outcome": "workaround"});
+    // Someone for the admin actions to act on, who is not in the matrix.
+    user(state, "dormant", Role::Viewer).await;
+    let strong = || "cabinet lamp orange 43".to_string();
 
     use Body as B;
     // Columns: anonymous, viewer, tech, editor, admin, bearer token (tech), revoked token.
@@ -203,6 +206,17 @@ async fn role_matrix() {
         ("GET", "/admin/users".into(), B::None,                    [303, 403, 403, 403, 200, 403, 401]),
         ("POST", "/admin/users".into(), B::Form(vec![("username", "newbie".into()), ("role", "viewer".into()), ("password", "cabinet lamp orange 42".into())]),
                                                                    [401, 403, 403, 403, 200, 403, 401]),
+        ("POST", "/admin/users/dormant/role".into(), B::Form(vec![("role", "viewer".into())]),
+                                                                   [401, 403, 403, 403, 200, 403, 401]),
+        ("POST", "/admin/users/dormant/password".into(), B::Form(vec![("password", strong())]),
+                                                                   [401, 403, 403, 403, 200, 403, 401]),
+        ("POST", "/admin/users/dormant/disabled".into(), B::Form(vec![("disabled", "0".into())]),
+                                                                   [401, 403, 403, 403, 200, 403, 401]),
+        ("POST", "/account/password".into(), B::Form(vec![("current", "not it".into()), ("password", strong()), ("password_again", strong())]),
+                                                                   [401, 422, 422, 422, 422, 422, 401]),
+        ("GET", "/api/csrf".into(), B::None,                       [200, 200, 200, 200, 200, 200, 401]),
+        ("GET", "/sw.js".into(), B::None,                          [200, 200, 200, 200, 200, 200, 401]),
+        ("GET", format!("/setup/{}", "0".repeat(48)), B::None,     [404, 404, 404, 404, 404, 404, 401]),
         ("GET", "/admin/tokens".into(), B::None,                   [303, 403, 403, 403, 200, 403, 401]),
         ("POST", "/admin/tokens".into(), B::Form(vec![("name", "matrix-token".into()), ("role", "viewer".into())]),
                                                                    [401, 403, 403, 403, 200, 403, 401]),
@@ -1125,6 +1139,40 @@ async fn the_first_admin_comes_from_the_setup_link_once() {
             .status()
             .as_u16(),
         404
+    );
+}
+
+/// The plant can never lock itself out: the last enabled admin keeps the role.
+#[tokio::test]
+async fn the_last_admin_cannot_be_disabled_or_demoted() {
+    let app = spawn_app().await;
+    let (admin, csrf) = app.logged_in("boss", Role::Admin).await;
+    for (path, field, value) in [
+        ("/admin/users/boss/disabled", "disabled", "1"),
+        ("/admin/users/boss/role", "role", "tech"),
+    ] {
+        let res = admin
+            .post(app.url(path))
+            .form(&[("csrf_token", csrf.as_str()), (field, value)])
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(res.status().as_u16(), 422, "{path}");
+        assert!(res
+            .text()
+            .await
+            .expect("text")
+            .contains("last enabled admin"));
+    }
+    assert_eq!(
+        admin
+            .get(app.url("/admin/users"))
+            .send()
+            .await
+            .expect("req")
+            .status()
+            .as_u16(),
+        200
     );
 }
 
