@@ -319,3 +319,18 @@ if (outbox) {
     });
   });
 })();
+
+// Logging out clears the pages this device kept for offline use: a guide page kept while logged
+// in shows the plant's case record. Cases waiting to be sent stay (they are in IndexedDB).
+(function () {
+  document.querySelectorAll('form[action="/logout"], form[action="/account/logout-everywhere"]').forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.caches || form.dataset.cleared) return;
+      ev.preventDefault();
+      var go = function () { form.dataset.cleared = "1"; form.submit(); };
+      caches.keys().then(function (keys) {
+        return Promise.all(keys.map(function (k) { return caches["delete"](k); }));
+      }).then(go, go);
+    });
+  });
+})();

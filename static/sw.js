@@ -2,12 +2,21 @@
 // available when plant Wi-Fi drops. Pages: network first, cache as fallback. Assets under
 // /static/<version>/ never change, so cache first.
 "use strict";
-const CACHE = "faultbook-v1";
+const CACHE = "faultbook-v2";
 const SHELL = ["/", "/guides", "/cases/new"];
+
+// A page that answered with a redirect (the login page, for someone not logged in yet) is not
+// kept: a browser refuses a redirected response for a navigation, and the page is not the one
+// asked for. The case form is cached once the person has opened it logged in.
+function keepable(res) {
+  return res.ok && !res.redirected;
+}
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting())
+    caches.open(CACHE).then((cache) => Promise.all(SHELL.map((path) =>
+      fetch(path, { credentials: "same-origin" }).then((res) => keepable(res) ? cache.put(path, res) : null, () => null)
+    ))).then(() => self.skipWaiting())
   );
 });
 
@@ -41,7 +50,7 @@ self.addEventListener("fetch", (event) => {
   }
   event.respondWith(
     fetch(req).then((res) => {
-      if (res.ok) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }
+      if (keepable(res)) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }
       return res;
     }).catch(() => caches.match(req, { ignoreSearch: false }).then((hit) =>
       hit || caches.match(req, { ignoreSearch: true }).then((loose) =>
