@@ -12,6 +12,14 @@ function keepable(res) {
   return res.ok && !res.redirected;
 }
 
+// The session ended (logged out elsewhere, expired, disabled): pages kept while logged in may
+// show the plant's case record, so they go.
+function forgetPrivatePages() {
+  return caches.open(CACHE).then((cache) => cache.keys().then((reqs) => Promise.all(reqs.map((r) =>
+    cache.match(r).then((res) => res && res.headers.get("x-faultbook-session") === "1" ? cache["delete"](r) : null)
+  ))));
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(CACHE).then((cache) => Promise.all(SHELL.map((path) =>
@@ -50,6 +58,7 @@ self.addEventListener("fetch", (event) => {
   }
   event.respondWith(
     fetch(req).then((res) => {
+      if (res.headers.get("x-faultbook-session") === "0") forgetPrivatePages();
       if (keepable(res)) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }
       return res;
     }).catch(() => caches.match(req, { ignoreSearch: false }).then((hit) =>

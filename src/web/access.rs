@@ -246,8 +246,15 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
         }
     }
 
+    let signed_in = caller.role.is_some();
     req.extensions_mut().insert(caller);
     let mut res = next.run(req).await;
+    // Tells the service worker whether this page was made for someone logged in, so it can
+    // drop such pages once the device is no longer logged in.
+    res.headers_mut().insert(
+        "x-faultbook-session",
+        HeaderValue::from_static(if signed_in { "1" } else { "0" }),
+    );
     if stale_cookie && !res.headers().contains_key(header::SET_COOKIE) {
         res.headers_mut()
             .append(header::SET_COOKIE, clear_cookie(&state));

@@ -1,9 +1,9 @@
-// The 2 a.m. flow, at phone size and at desktop size: paste a log line, land on the right guide,
-// file a case with a photo, find the case again.
+// The 2 a.m. flow, at phone size and at desktop size: log in as the tech, paste a log line, land
+// on the right guide, file a case with a photo, find the case again.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { BASE, FIXTURES, PHONE, DESKTOP, launch, shot, token } from "./helpers.mjs";
+import { BASE, FIXTURES, PHONE, DESKTOP, TECH, launch, login, shot, token } from "./helpers.mjs";
 
 const LOG_LINE =
   "2026-11-20 02:14:07,331 WARN [milo-netty-event-loop-3] c.i.i.g.o.c.c.OpcUaConnection: connect to opc.tcp://kepsrv01:49320 failed: UaException: status=Bad_ConnectionRejected";
@@ -14,9 +14,11 @@ before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 for (const [size, options] of [["phone", PHONE], ["desktop", DESKTOP]]) {
-  test(`${size}: paste a log line, open the guide, file a case with a photo, find it`, async () => {
+  test(`${size}: log in, paste a log line, open the guide, file a case with a photo, find it`, async () => {
     const context = await browser.newContext(options);
     const page = await context.newPage();
+    // Cases are private: filing one takes a tech's account.
+    await login(page, TECH.user, TECH.password);
     await page.goto(BASE + "/");
     const box = page.locator("#q");
     await assert.doesNotReject(box.waitFor());
@@ -84,7 +86,8 @@ for (const [size, options] of [["phone", PHONE], ["desktop", DESKTOP]]) {
 test("what was typed survives a reload before sending", async () => {
   const context = await browser.newContext(PHONE);
   const page = await context.newPage();
-  await page.goto(BASE + GUIDE + "/cases/new");
+  await login(page, TECH.user, TECH.password, GUIDE + "/cases/new");
+  assert.equal(new URL(page.url()).pathname, GUIDE + "/cases/new", "back on the form after logging in");
   const key = await page.locator('input[name="idempotency_key"]').inputValue();
   await page.fill("#verbatim_alarm", "typed before the Wi-Fi dropped");
   await page.fill("#asset", "IGN-GW-02");
