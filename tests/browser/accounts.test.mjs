@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import {
-  BASE, FIXTURES, PHONE, DESKTOP, TECH, ADMIN, launch, login, shot, submitLogin, token,
+  BASE, FIXTURES, PHONE, DESKTOP, TECH, ADMIN, csrfToken, launch, login, shot, submitLogin, token,
 } from "./helpers.mjs";
 
 const GUIDE = "/guides/ignition-opcua-bad-connectionrejected-kepware";
@@ -186,4 +186,86 @@ test("Log out everywhere ends the sessions on the other devices too", async () =
   assert.equal(new URL(phonePage.url()).pathname, "/login", "the phone is logged out as well");
   await phone.close();
   await desk.close();
+});
+
+/** The `x-faultbook-session` mark of the page's cached copy of `url`, or null when none is kept. */
+async function cachedMark(page, url) {
+  return page.evaluate((u) => caches.match(u).then((res) => (res ? res.headers.get("x-faultbook-session") ?? "" : null)), url);
+}
+
+/** Polls `probe` every 100 ms until `done(value)` or `timeoutMs`; returns the last value. */
+async function pollUntil(probe, done, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!done(value) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await probe();
+  }
+  return value;
+}
+
+test("phone: after Log out everywhere on another device, the phone's offline cache no longer shows the plant's case record", async () => {
+  const SLUG = "wincc-s7-1500-channel-disconnected";
+  const PAGE = `/guides/${SLUG}`;
+  const cell = token("CELL");
+  const phone = await browser.newContext(PHONE);
+  const page = await phone.newPage();
+  await login(page, TECH.user, TECH.password, "/account");
+  // A case on this guide, filed through the API with the phone's session and its form token.
+  const filed = await phone.request.post(BASE + "/api/cases", {
+    headers: {
+      "Content-Type": "application/json",
+      "Idempotency-Key": token("everywhere-"),
+      "X-CSRF-Token": await csrfToken(page),
+    },
+    data: JSON.stringify({
+      guide: SLUG,
+      verbatim_alarm: "Disconnected",
+      cell,
+      outcome: "fixed",
+      fix_applied: "Bound S7ONLINE to TCPIP.1",
+    }),
+  });
+  assert.equal(filed.status(), 201, await filed.text());
+
+  // The guide opened online under the service worker: it shows the record and is kept, marked
+  // as made for a session.
+  await page.goto(BASE + PAGE);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  await page.reload();
+  const record = await page.locator("#cases").innerText();
+  assert.match(record, /Fixed 1 of 1 time/, "the tech sees the plant's record");
+  assert.ok(record.includes(cell), "with the cell of the case");
+  const kept = await pollUntil(() => cachedMark(page, BASE + PAGE), (m) => m !== null, 5000);
+  assert.equal(kept, "1", "the guide page is cached, marked as made for a logged-in caller");
+  // Control: offline, that cached copy shows the record (so its absence below means something).
+  await phone.setOffline(true);
+  await page.goto(BASE + PAGE);
+  assert.ok((await page.locator("body").innerText()).includes(cell), "offline, the cached guide shows the record");
+  await phone.setOffline(false);
+
+  // At the office PC, the same tech logs out everywhere: the phone's session ends too.
+  const desk = await browser.newContext(DESKTOP);
+  const deskPage = await desk.newPage();
+  await login(deskPage, TECH.user, TECH.password, "/account");
+  await deskPage.getByRole("button", { name: "Log out everywhere" }).click();
+  await deskPage.waitForURL((u) => u.pathname === "/login");
+  await desk.close();
+
+  // The phone opens a page online: made for an anonymous caller now, so the service worker
+  // forgets the pages kept while logged in.
+  const home = await page.goto(BASE + "/");
+  assert.equal(home.headers()["x-faultbook-session"], "0", "the phone is no longer logged in");
+  const left = await pollUntil(() => cachedMark(page, BASE + PAGE), (m) => m === null, 5000);
+
+  await phone.setOffline(true);
+  const res = await page.goto(BASE + PAGE);
+  const text = await page.locator("body").innerText();
+  await phone.close();
+  assert.ok(!text.includes(cell) && !/Fixed \d+ of|All cases for this guide/.test(text),
+    `offline, the phone still shows the plant's case record after the session ended elsewhere ` +
+    `(its cached guide page, marked ${JSON.stringify(left)}, was not forgotten within 5 s)`);
+  assert.equal(left, null, "the guide page kept while logged in is gone from the cache");
+  assert.equal(res.status(), 503, "the offline notice, not the page kept while logged in");
+  assert.match(text, /You are offline/);
 });
