@@ -1113,3 +1113,32 @@ async fn editors_correct_and_close_cases() {
         .iter()
         .any(|h| h["id"] == id));
 }
+
+/// A login link cannot send anyone to another site afterwards, however `next` is disguised.
+#[tokio::test]
+async fn login_never_redirects_off_the_site() {
+    let app = spawn_app().await;
+    let password = user(&app.app_state, "ana", Role::Tech).await;
+    for (next, want) in [
+        ("/cases?guide=none", "/cases?guide=none"),
+        ("//evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("/\r\nSet-Cookie: x=1", "/"),
+        ("/ /evil.example", "/"),
+    ] {
+        let res = browser()
+            .post(app.url("/login"))
+            .form(&[
+                ("username", "ana"),
+                ("password", password.as_str()),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(res.status().as_u16(), 303, "{next:?}");
+        assert_eq!(res.headers()["location"], want, "{next:?}");
+    }
+}

@@ -1141,7 +1141,11 @@ async fn list_page(
 
 /// RFC 4180 cell; text a spreadsheet would run as a formula is prefixed with `'`.
 pub(super) fn csv_cell(s: &str) -> String {
-    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    // Spreadsheets skip leading whitespace before reading a formula.
+    let risky = s
+        .trim_start_matches([' ', '\t', '\r', '\n'])
+        .starts_with(['=', '+', '-', '@'])
+        || s.starts_with(['\t', '\r', '\n']);
     let s = if risky {
         format!("'{s}")
     } else {
