@@ -273,14 +273,7 @@ async fn policy_flags_open_and_close_reading() {
         .expect("ascii")
         .starts_with("/login?next="));
     assert_eq!(
-        closed
-            .anon
-            .get(closed.url("/api/search?q=x"))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
+        status(closed.anon.get(closed.url("/api/search?q=x"))).await,
         401
     );
 
@@ -292,16 +285,7 @@ async fn policy_flags_open_and_close_reading() {
     )
     .await;
     let url = filed["url"].as_str().expect("url");
-    assert_eq!(
-        open.anon
-            .get(open.url(url))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(status(open.anon.get(open.url(url))).await, 200);
     // Reading is public; filing still is not.
     let res = open
         .anon
@@ -336,16 +320,7 @@ async fn open_intake_files_without_login_and_records_the_address() {
     );
     let page = res.text().await.expect("text");
     assert!(page.contains("Case filed"), "{page}");
-    assert_eq!(
-        app.anon
-            .get(app.url("/cases"))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        303
-    );
+    assert_eq!(status(app.anon.get(app.url("/cases"))).await, 303);
 
     let (_, list) = app.get_json("/api/cases").await;
     let case = &list["cases"][0];
@@ -509,15 +484,7 @@ async fn session_cookie_rules_and_a_new_id_at_each_login() {
         .await
         .expect("req");
     assert_eq!(old.status().as_u16(), 303);
-    assert_eq!(
-        c.get(app.url("/cases"))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(status(c.get(app.url("/cases"))).await, 200);
 
     // Wrong password: 401 and no cookie.
     let bad = browser()
@@ -555,15 +522,7 @@ async fn an_expired_session_leads_back_to_login() {
     })
     .await;
     let (c, _) = app.logged_in("night-shift", Role::Tech).await;
-    assert_eq!(
-        c.get(app.url("/cases"))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(status(c.get(app.url("/cases"))).await, 200);
     // Unused for longer than the idle timeout.
     faultbook::auth::store::age_sessions(&app.app_state.db, 3601)
         .await
@@ -590,15 +549,7 @@ async fn an_expired_session_leads_back_to_login() {
         .execute(&app.app_state.db)
         .await
         .expect("touch");
-    assert_eq!(
-        c.get(app.url("/cases"))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        303
-    );
+    assert_eq!(status(c.get(app.url("/cases"))).await, 303);
 }
 
 #[tokio::test]
@@ -630,15 +581,7 @@ async fn logout_everywhere_ends_every_session() {
         .expect("req");
     assert_eq!(res.status().as_u16(), 303);
     for c in [&phone, &laptop] {
-        assert_eq!(
-            c.get(app.url("/cases"))
-                .send()
-                .await
-                .expect("req")
-                .status()
-                .as_u16(),
-            303
-        );
+        assert_eq!(status(c.get(app.url("/cases"))).await, 303);
     }
 }
 
@@ -661,8 +604,8 @@ async fn writes_are_limited_per_token_with_rate_headers() {
             assert_eq!(res.status().as_u16(), 201);
         }
     }
-    let (status, h) = last.expect("four requests");
-    assert_eq!(status, 429);
+    let (code, h) = last.expect("four requests");
+    assert_eq!(code, 429);
     assert_eq!(h["x-ratelimit-limit"], "3");
     assert_eq!(h["x-ratelimit-remaining"], "0");
     let retry: u64 = h["retry-after"]
@@ -681,15 +624,7 @@ async fn writes_are_limited_per_token_with_rate_headers() {
         .await
         .expect("req");
     assert_eq!(res.status().as_u16(), 201);
-    assert_eq!(
-        c.get(app.url("/api/cases"))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(status(c.get(app.url("/api/cases"))).await, 200);
 }
 
 #[tokio::test]
@@ -972,15 +907,7 @@ async fn the_first_admin_comes_from_the_setup_link_once() {
         .expect("no admin yet, so a setup link");
     let path = url.trim_start_matches(&app.addr).to_string();
     let c = browser();
-    assert_eq!(
-        c.get(app.url(&path))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(status(c.get(app.url(&path))).await, 200);
     // A weak password is refused with the reason, nothing created.
     let res = c
         .post(app.url(&path))
@@ -1014,26 +941,9 @@ async fn the_first_admin_comes_from_the_setup_link_once() {
         .await
         .expect("text");
     assert!(account.contains("boss") && account.contains("admin"));
-    assert_eq!(
-        c.get(app.url(&path))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(status(c.get(app.url(&path))).await, 404);
     let bogus = format!("/setup/{}", "0".repeat(48));
-    assert_eq!(
-        app.anon
-            .get(app.url(&bogus))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(status(app.anon.get(app.url(&bogus))).await, 404);
 }
 
 /// The plant can never lock itself out: the last enabled admin keeps the role.
@@ -1058,16 +968,7 @@ async fn the_last_admin_cannot_be_disabled_or_demoted() {
             .expect("text")
             .contains("last enabled admin"));
     }
-    assert_eq!(
-        admin
-            .get(app.url("/admin/users"))
-            .send()
-            .await
-            .expect("req")
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(status(admin.get(app.url("/admin/users"))).await, 200);
 }
 
 #[tokio::test]

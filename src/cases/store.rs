@@ -97,6 +97,33 @@ pub async fn find_by_key(db: &Db, key: &str) -> Result<Option<(Case, String)>, s
     }
 }
 
+/// Binds a case's fields in the order of `guide, filed_by, …, notes` (the column order of
+/// both the insert and the update).
+fn bind_fields<'q>(
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    case: &'q NewCase,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    q.bind(&case.guide)
+        .bind(&case.filed_by)
+        .bind(&case.site)
+        .bind(&case.line)
+        .bind(&case.cell)
+        .bind(&case.asset)
+        .bind(&case.serial)
+        .bind(&case.firmware_revision)
+        .bind(&case.software_version)
+        .bind(&case.parameter_set)
+        .bind(&case.io_mapping)
+        .bind(&case.verbatim_alarm)
+        .bind(&case.alarm_at)
+        .bind(case.hour_meter)
+        .bind(case.part_count)
+        .bind(&case.fix_applied)
+        .bind(case.outcome.as_str())
+        .bind(&case.verified_sister_cell)
+        .bind(&case.notes)
+}
+
 /// Inserts the case and its photo rows in one transaction. `None` when the idempotency key
 /// was taken meanwhile.
 pub async fn insert(
@@ -110,35 +137,19 @@ pub async fn insert(
     let id = Uuid::now_v7();
     let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut tx = db.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO cases (id, guide, created_at, filed_by, site, line, cell, asset, serial, \
-         firmware_revision, software_version, parameter_set, io_mapping, verbatim_alarm, alarm_at, \
-         hour_meter, part_count, fix_applied, outcome, verified_sister_cell, notes, \
-         idempotency_key, request_hash, filed_account, filed_from) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (idempotency_key) DO NOTHING",
+    let inserted = bind_fields(
+        sqlx::query(
+            "INSERT INTO cases (id, created_at, guide, filed_by, site, line, cell, asset, serial, \
+             firmware_revision, software_version, parameter_set, io_mapping, verbatim_alarm, \
+             alarm_at, hour_meter, part_count, fix_applied, outcome, verified_sister_cell, notes, \
+             idempotency_key, request_hash, filed_account, filed_from) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(&created_at),
+        case,
     )
-    .bind(id.to_string())
-    .bind(&case.guide)
-    .bind(&created_at)
-    .bind(&case.filed_by)
-    .bind(&case.site)
-    .bind(&case.line)
-    .bind(&case.cell)
-    .bind(&case.asset)
-    .bind(&case.serial)
-    .bind(&case.firmware_revision)
-    .bind(&case.software_version)
-    .bind(&case.parameter_set)
-    .bind(&case.io_mapping)
-    .bind(&case.verbatim_alarm)
-    .bind(&case.alarm_at)
-    .bind(case.hour_meter)
-    .bind(case.part_count)
-    .bind(&case.fix_applied)
-    .bind(case.outcome.as_str())
-    .bind(&case.verified_sister_cell)
-    .bind(&case.notes)
     .bind(key)
     .bind(request_hash)
     .bind(&filer.account)
@@ -368,32 +379,16 @@ fn now_rfc3339() -> String {
 
 /// Rewrites a case's fields; false when there is no such case.
 pub async fn update(db: &Db, id: &Uuid, case: &NewCase) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE cases SET guide = ?, filed_by = ?, site = ?, line = ?, cell = ?, asset = ?, \
-         serial = ?, firmware_revision = ?, software_version = ?, parameter_set = ?, \
-         io_mapping = ?, verbatim_alarm = ?, alarm_at = ?, hour_meter = ?, part_count = ?, \
-         fix_applied = ?, outcome = ?, verified_sister_cell = ?, notes = ?, updated_at = ? \
-         WHERE id = ?",
+    let done = bind_fields(
+        sqlx::query(
+            "UPDATE cases SET guide = ?, filed_by = ?, site = ?, line = ?, cell = ?, asset = ?, \
+             serial = ?, firmware_revision = ?, software_version = ?, parameter_set = ?, \
+             io_mapping = ?, verbatim_alarm = ?, alarm_at = ?, hour_meter = ?, part_count = ?, \
+             fix_applied = ?, outcome = ?, verified_sister_cell = ?, notes = ?, updated_at = ? \
+             WHERE id = ?",
+        ),
+        case,
     )
-    .bind(&case.guide)
-    .bind(&case.filed_by)
-    .bind(&case.site)
-    .bind(&case.line)
-    .bind(&case.cell)
-    .bind(&case.asset)
-    .bind(&case.serial)
-    .bind(&case.firmware_revision)
-    .bind(&case.software_version)
-    .bind(&case.parameter_set)
-    .bind(&case.io_mapping)
-    .bind(&case.verbatim_alarm)
-    .bind(&case.alarm_at)
-    .bind(case.hour_meter)
-    .bind(case.part_count)
-    .bind(&case.fix_applied)
-    .bind(case.outcome.as_str())
-    .bind(&case.verified_sister_cell)
-    .bind(&case.notes)
     .bind(now_rfc3339())
     .bind(id.to_string())
     .execute(db)

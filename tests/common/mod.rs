@@ -208,3 +208,12 @@ pub fn guide_text(platform: &str, title: &str, extra_front: &str, extra_body: &s
         "+++\ntitle = \"{title}\"\nplatform = \"{platform}\"\nproducts = [\"Test 1\"]\nalarms = [\"Bad_Timeout\"]\n{extra_front}updated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5-10\"\n+++\n\nIntro.\n\n## Symptom\n\nSymptom text.\n\n## Cause\n\n1. Cause.\n\n## Diagnose\n\n1. Look.\n\n## Fix\n\n1. Fix it.\n\n## Verify\n\n1. Check.\n\n## Rollback\n\n1. Undo.\n{extra_body}"
     )
 }
+
+/// Sends a request and gives its status code.
+pub async fn status(req: reqwest::RequestBuilder) -> u16 {
+    req.send()
+        .await
+        .expect("request reaches the test server")
+        .status()
+        .as_u16()
+}
