@@ -49,6 +49,12 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_at ON audit_log (at DESC, id DESC);
 CREATE INDEX audit_action ON audit_log (action, at DESC);
 
+-- Secrets the server keeps across restarts (the key of proxy users' form tokens).
+CREATE TABLE server_secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
 -- Who filed a case (the account, token or open-intake address, not the free-text name typed in
 -- the form), and whether an editor has closed it.
 ALTER TABLE cases ADD COLUMN filed_account TEXT NOT NULL DEFAULT '';

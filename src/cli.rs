@@ -163,7 +163,8 @@ mod accounts {
                 absolute_secs: config.session_max,
             },
             config.write_limit,
-        ))
+        )
+        .await?)
     }
 
     /// A password from a prompt (typed twice, not echoed), or the first line of piped stdin.

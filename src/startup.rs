@@ -146,7 +146,8 @@ impl Application {
                 absolute_secs: config.session_max,
             },
             config.write_limit,
-        );
+        )
+        .await?;
         let state = AppState {
             library,
             search,

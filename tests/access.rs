@@ -716,6 +716,28 @@ async fn the_proxy_header_counts_only_from_a_trusted_proxy() {
     };
     assert_eq!(post("forged").await.expect("req").status().as_u16(), 403);
     assert_eq!(post(&csrf).await.expect("req").status().as_u16(), 303);
+
+    // A form opened before a restart still sends after it.
+    let content = trusted.content_dir.clone();
+    let again = spawn_app_configured(trusted.data, content, |c| {
+        c.trust_proxy_header = Some("X-Remote-User".into());
+        c.proxy_groups_header = Some("X-Remote-Groups".into());
+        c.proxy_roles = vec!["floor=tech".into()];
+        c.trusted_proxy = vec!["127.0.0.1/32".parse().expect("range")];
+    })
+    .await;
+    let page = again
+        .anon
+        .get(again.url("/cases/new"))
+        .header("X-Remote-User", "tom")
+        .header("X-Remote-Groups", "floor")
+        .send()
+        .await
+        .expect("req")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(csrf_in(&page).as_deref(), Some(csrf.as_str()));
 }
 
 /// A private case's words must not reach an anonymous visitor by any side door.

@@ -227,20 +227,22 @@ pub struct AuthService {
     login_by_addr: Arc<LoginBackoff>,
     pub writes: Arc<WindowLimiter>,
     setup: Arc<Mutex<Option<SetupToken>>>,
-    /// Key for proxy users' form tokens; new at every start.
+    /// Key for proxy users' form tokens, kept in the database so that open forms survive a
+    /// restart.
     proxy_secret: Arc<String>,
 }
 
 pub const SETUP_VALID: Duration = Duration::from_secs(60 * 60);
 
 impl AuthService {
-    pub fn new(
+    pub async fn new(
         db: Db,
         policy: Policy,
         timeouts: SessionTimeouts,
         writes_per_minute: u32,
-    ) -> AuthService {
-        AuthService {
+    ) -> Result<AuthService, AuthError> {
+        let proxy_secret = store::server_secret(&db, "proxy-csrf").await?;
+        Ok(AuthService {
             db,
             policy: Arc::new(policy),
             // One hash at a time: on a small server the other cores stay free for search.
@@ -251,8 +253,8 @@ impl AuthService {
             login_by_addr: Arc::new(LoginBackoff::new(20)),
             writes: Arc::new(WindowLimiter::per_minute(writes_per_minute)),
             setup: Arc::new(Mutex::new(None)),
-            proxy_secret: Arc::new(store::random_hex(32)),
-        }
+            proxy_secret: Arc::new(proxy_secret),
+        })
     }
 
     pub fn allows(&self, caller: &Caller, p: Permission) -> bool {

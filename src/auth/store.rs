@@ -33,6 +33,23 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// A named random secret, made on first use and kept in the database from then on.
+pub async fn server_secret(db: &Db, name: &str) -> Result<String, AuthError> {
+    sqlx::query(
+        "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(random_hex(32))
+    .execute(db)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = ?")
+            .bind(name)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: String,
