@@ -392,6 +392,10 @@ async fn csrf_missing_or_wrong_is_403_and_bearer_needs_none() {
     );
     let (_, closed) = app.get_text(&format!("/cases/{id}")).await;
     assert!(closed.contains("class=\"closed\""));
+    let (_, json) = app.get_json(&format!("/api/cases/{id}")).await;
+    assert!(json["closed_at"].is_string(), "{json}");
+    let (_, list) = app.get_text("/cases").await;
+    assert!(list.contains("<strong class=\"closed\">closed</strong>"));
 
     // Multipart: the token is the first part, as the form sends it.
     let multipart = |token: Option<&str>| {
@@ -1028,6 +1032,7 @@ async fn editors_correct_and_close_cases() {
     assert_eq!(json["verbatim_alarm"], "Bad_Timeout corrected");
     assert_eq!(json["outcome"], "fixed");
     assert_eq!(json["guide"], GUIDE, "the guide stays");
+    assert!(json["updated_at"].is_string() && json["closed_at"].is_null());
     // The search index follows the correction.
     let (_, hits) = app.get_json("/api/search?q=corrected").await;
     assert!(hits["hits"]

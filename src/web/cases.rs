@@ -558,6 +558,8 @@ struct CaseJson<'a> {
     #[serde(flatten)]
     fields: &'a crate::cases::NewCase,
     photos: Vec<PhotoJson>,
+    closed_at: Option<&'a str>,
+    updated_at: Option<&'a str>,
 }
 
 fn case_json(c: &Case) -> CaseJson<'_> {
@@ -566,6 +568,8 @@ fn case_json(c: &Case) -> CaseJson<'_> {
         url: c.url(),
         created_at: &c.created_at,
         fields: &c.fields,
+        closed_at: c.record.closed_at.as_deref(),
+        updated_at: c.record.updated_at.as_deref(),
         photos: c
             .photos
             .iter()
@@ -1042,6 +1046,7 @@ pub struct CaseRow {
     pub outcome: &'static str,
     pub guide_title: Option<String>,
     pub guide_url: Option<String>,
+    pub closed: bool,
 }
 
 #[derive(Template)]
@@ -1077,6 +1082,7 @@ pub(super) fn case_row(state: &AppState, c: &Case) -> CaseRow {
         outcome: c.fields.outcome.label(),
         guide_title: guide.map(|g| g.front.title.clone()),
         guide_url: guide.map(|g| g.url()),
+        closed: c.record.closed_at.is_some(),
     }
 }
 
