@@ -141,7 +141,7 @@ mod accounts {
 
     use super::{TokenAction, UserAction};
     use crate::auth::audit::AuditEvent;
-    use crate::auth::store::{self, SessionTimeouts};
+    use crate::auth::store::{self, when, SessionTimeouts};
     use crate::auth::{AuthService, Policy};
     use crate::config::Config;
 
@@ -179,12 +179,6 @@ mod accounts {
             std::io::stdin().lock().read_line(&mut line)?;
             Ok(line.trim_end_matches(['\r', '\n']).to_string())
         }
-    }
-
-    fn when(t: i64) -> String {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default()
     }
 
     pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// The time to the second, in UTC, as the audit page and its CSV show it.
     pub fn at_rfc3339(&self) -> String {
         chrono::DateTime::from_timestamp(self.at, 0)
             .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())

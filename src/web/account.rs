@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::access::{clear_cookie, session_cookie, too_many};
 use super::{page, AppError, AppState};
-use crate::auth::store::{self, SessionSummary};
+use crate::auth::store::{self, when, SessionSummary};
 use crate::auth::{password, AuthError, Caller, Identity, LoginOutcome};
 
 /// Open to everyone: the login form, logout, and the setup link.
@@ -275,12 +275,6 @@ pub struct SessionView {
     pub last_seen: String,
     pub addr: String,
     pub user_agent: String,
-}
-
-fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
 
 #[derive(Template)]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{AppError, AppState};
 use crate::auth::audit::{self, AuditEntry, AuditEvent, AuditFilter};
-use crate::auth::store::{self, ApiToken, User};
+use crate::auth::store::{self, when, ApiToken, User};
 use crate::auth::{password, AuthError, Caller, Permission, Role};
 
 pub fn router() -> Router<AppState> {
@@ -28,12 +28,6 @@ pub fn audit_router() -> Router<AppState> {
     Router::new()
         .route("/admin/audit", get(audit_page))
         .route("/admin/audit.csv", get(audit_csv))
-}
-
-fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
 
 // ---------- users ----------
@@ -409,20 +403,10 @@ fn audit_filter(
     (f, kept)
 }
 
-pub struct AuditRow {
-    pub at: String,
-    pub actor: String,
-    pub role: String,
-    pub addr: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-}
-
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage {
-    rows: Vec<AuditRow>,
+    rows: Vec<AuditEntry>,
     cases_only: bool,
     actor: String,
     action: String,
@@ -463,18 +447,7 @@ async fn audit_page(
             format!("/admin/audit?{}", query_string(&pairs))
         });
     super::page(&AuditPage {
-        rows: entries
-            .into_iter()
-            .map(|e| AuditRow {
-                at: e.at_rfc3339(),
-                actor: e.actor,
-                role: e.role,
-                addr: e.addr,
-                action: e.action,
-                target: e.target,
-                detail: e.detail,
-            })
-            .collect(),
+        rows: entries,
         cases_only: filter.cases_only,
         actor: get("actor"),
         action: get("action"),

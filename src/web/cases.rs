@@ -863,6 +863,26 @@ fn case_error(e: CaseError) -> AppError {
     }
 }
 
+/// An editor's change: audited, then back to the case page.
+async fn edited(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    result: Result<Option<Case>, CaseError>,
+    action: &'static str,
+    detail: impl FnOnce(&Case) -> String,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(Some(case)) => {
+            let event = AuditEvent::by(caller, action, case.id.to_string()).detail(detail(&case));
+            audit::record(&state.db, event).await;
+            Ok(Redirect::to(&case.url()).into_response())
+        }
+        Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
+        Err(e) => Err(case_error(e)),
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct AttachForm {
     guide: String,
@@ -876,21 +896,11 @@ async fn attach(
     axum::Form(form): axum::Form<AttachForm>,
 ) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
-    match state.cases.attach(&case.id, form.guide.trim()).await {
-        Ok(Some(case)) => {
-            audit::record(
-                &state.db,
-                AuditEvent::by(&caller, "case.attach", case.id.to_string()).detail(format!(
-                    "guide {}",
-                    case.fields.guide.as_deref().unwrap_or("")
-                )),
-            )
-            .await;
-            Ok(Redirect::to(&case.url()).into_response())
-        }
-        Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
-        Err(e) => Err(case_error(e)),
-    }
+    let result = state.cases.attach(&case.id, form.guide.trim()).await;
+    edited(&state, &caller, &id, result, "case.attach", |c| {
+        format!("guide {}", c.fields.guide.as_deref().unwrap_or(""))
+    })
+    .await
 }
 
 async fn edit_form(
@@ -965,19 +975,11 @@ async fn edit_submit(
         .copied()
         .filter(|f| CaseDraft::from(&case.fields).get(f) != CaseDraft::from(&new).get(f))
         .collect();
-    match state.cases.update(&case.id, &new).await {
-        Ok(Some(updated)) => {
-            audit::record(
-                &state.db,
-                AuditEvent::by(&caller, "case.edit", updated.id.to_string())
-                    .detail(format!("changed: {}", changed.join(", "))),
-            )
-            .await;
-            Ok(Redirect::to(&updated.url()).into_response())
-        }
-        Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
-        Err(e) => Err(case_error(e)),
-    }
+    let result = state.cases.update(&case.id, &new).await;
+    edited(&state, &caller, &id, result, "case.edit", |_| {
+        format!("changed: {}", changed.join(", "))
+    })
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -994,23 +996,12 @@ async fn set_closed(
 ) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
     let closed = form.closed == "1";
-    match state
+    let result = state
         .cases
         .set_closed(&case.id, closed, &caller.actor())
-        .await
-    {
-        Ok(Some(updated)) => {
-            let action = if closed { "case.close" } else { "case.reopen" };
-            audit::record(
-                &state.db,
-                AuditEvent::by(&caller, action, updated.id.to_string()),
-            )
-            .await;
-            Ok(Redirect::to(&updated.url()).into_response())
-        }
-        Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
-        Err(e) => Err(case_error(e)),
-    }
+        .await;
+    let action = if closed { "case.close" } else { "case.reopen" };
+    edited(&state, &caller, &id, result, action, |_| String::new()).await
 }
 
 fn case_details(c: &Case) -> Vec<(&'static str, String)> {
