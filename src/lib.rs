@@ -24,5 +24,7 @@ pub mod search;
 pub mod startup;
 /// Tracing set-up.
 pub mod telemetry;
+/// The one time type and its stored text form.
+pub mod time;
 /// Router, handlers, templates and the HTTP error type.
 pub mod web;
