@@ -68,7 +68,9 @@ impl fmt::Display for Platform {
 pub const REQUIRED_SECTIONS: [&str; 6] =
     ["Symptom", "Cause", "Diagnose", "Fix", "Verify", "Rollback"];
 /// Sections a guide may add after Rollback, in this order.
-pub const OPTIONAL_SECTIONS: [&str; 3] = ["Prevent", "Unverified", "Sources"];
+pub const OPTIONAL_SECTIONS: [&str; 2] = ["Prevent", "Unverified"];
+/// The anchor of the list rendered from the front-matter `sources`, after the body.
+pub const REFERENCES_ID: &str = "references";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Section {
@@ -632,7 +634,24 @@ fn check_sections(
             });
             continue;
         }
+        if h.id == REFERENCES_ID {
+            issues.push(ContentIssue {
+                line,
+                reason: format!(
+                    "heading `{}` takes the anchor `{REFERENCES_ID}`, which belongs to the list rendered from the front-matter `sources`; rename it",
+                    h.title
+                ),
+            });
+            continue;
+        }
         if h.level != 2 {
+            continue;
+        }
+        if h.title.eq_ignore_ascii_case("Sources") {
+            issues.push(ContentIssue {
+                line,
+                reason: "`## Sources` in the body is replaced by the front-matter key `sources`: move each entry there as { title = \"…\", url = \"https://…\" } (or url = \"owner/repo#123\" for a GitHub issue) and delete the section".into(),
+            });
             continue;
         }
         let Some(pos) = order.iter().position(|s| s.eq_ignore_ascii_case(&h.title)) else {
@@ -702,7 +721,7 @@ mod tests {
 
     fn guide(platform: &str, extra_front: &str, body: &str) -> Vec<u8> {
         format!(
-            "+++\ntitle = \"T\"\nplatform = \"{platform}\"\nproducts = []\nalarms = []\naliases = []{extra_front}\nupdated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5\"\n+++\n{body}"
+            "+++\ntitle = \"T\"\nplatform = \"{platform}\"\nproducts = []\nalarms = []\naliases = []{extra_front}\nupdated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5\"\nsources = [{{ title = \"Manual\", url = \"https://example.com/manual\" }}]\n+++\n{body}"
         )
         .into_bytes()
     }
@@ -769,7 +788,7 @@ mod tests {
         assert!(
             found
                 .iter()
-                .any(|i| i.starts_with("wincc/a.md:36: broken link")),
+                .any(|i| i.starts_with("wincc/a.md:37: broken link")),
             "{found:?}"
         );
         assert!(
@@ -780,6 +799,58 @@ mod tests {
             found
                 .iter()
                 .any(|i| i.starts_with("ignition/c.md:7: unknown front-matter key `aliases2`")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn sources_are_required_and_body_sources_section_is_refused() {
+        let no_sources = String::from_utf8(guide("wincc", "", BODY))
+            .unwrap()
+            .replace(
+                "sources = [{ title = \"Manual\", url = \"https://example.com/manual\" }]\n",
+                "",
+            );
+        let found = issues(Library::from_sources(vec![(
+            "wincc/no-sources.md".into(),
+            no_sources.into_bytes(),
+        )]));
+        assert!(
+            found.iter().any(|i| i.starts_with("wincc/no-sources.md:")
+                && i.contains("missing required front-matter key `sources`")),
+            "{found:?}"
+        );
+
+        let bad_url = String::from_utf8(guide("wincc", "", BODY))
+            .unwrap()
+            .replace("https://example.com/manual", "example.com/manual");
+        let found = issues(Library::from_sources(vec![(
+            "wincc/bad-url.md".into(),
+            bad_url.into_bytes(),
+        )]));
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("wincc/bad-url.md:10: source 1: url `example.com/manual`")),
+            "{found:?}"
+        );
+
+        let body = format!("{BODY}\n## Sources\n\n- a manual\n\n### References\n");
+        let found = issues(Library::from_sources(vec![(
+            "wincc/old.md".into(),
+            guide("wincc", "", &body),
+        )]));
+        assert!(
+            found.iter().any(
+                |i| i.starts_with("wincc/old.md:37: `## Sources` in the body")
+                    && i.contains("front-matter key `sources`")
+            ),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("wincc/old.md:41: heading `References`")),
             "{found:?}"
         );
     }
