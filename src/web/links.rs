@@ -64,8 +64,7 @@ async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a 
             // who may not read them.
             include_cases: false,
         })
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .await?;
     let guides: Vec<_> = outcome
         .hits
         .iter()
@@ -117,7 +116,7 @@ fn png_of(url: &str) -> Result<Vec<u8>, AppError> {
     let mut out = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageLuma8(img)
         .write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(anyhow::Error::from)?;
     Ok(out.into_inner())
 }
 
@@ -135,13 +134,7 @@ fn image_response(content_type: &'static str, body: Vec<u8>) -> Response {
 fn guide<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, AppError> {
     state
         .library
-        .get(slug)
-        .or_else(|| {
-            state
-                .library
-                .resolve_alias(slug)
-                .and_then(|s| state.library.get(s))
-        })
+        .find(slug)
         .ok_or_else(|| AppError::NotFound(format!("There is no guide `{slug}`.")))
 }
 
@@ -303,9 +296,7 @@ async fn feed(
         })
         .collect();
     let cases = if state.auth.allows(&caller, Permission::ReadCases) {
-        store::list(&state.db, &CaseFilter::default(), 50)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
+        store::list(&state.db, &CaseFilter::default(), 50).await?
     } else {
         Vec::new()
     };
