@@ -126,6 +126,30 @@ pub enum ContentError {
     Invalid(Vec<LocatedIssue>),
 }
 
+/// What `Library::resolve` finds for a slug.
+#[derive(Debug, Clone, Copy)]
+pub enum Resolved<'a> {
+    Current(&'a Guide),
+    /// An alias or a `redirects.toml` entry: answer 301 to this slug (and section).
+    Moved {
+        slug: &'a str,
+        anchor: Option<&'a str>,
+    },
+}
+
+impl Resolved<'_> {
+    /// The path of a move, with `suffix` (e.g. `/cases/new?cell=3`) before the anchor.
+    pub fn moved_path(&self, prefix: &str, suffix: &str) -> Option<String> {
+        match self {
+            Resolved::Current(_) => None,
+            Resolved::Moved { slug, anchor } => Some(match anchor {
+                Some(a) => format!("{prefix}{slug}{suffix}#{a}"),
+                None => format!("{prefix}{slug}{suffix}"),
+            }),
+        }
+    }
+}
+
 pub fn is_valid_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 120
@@ -291,18 +315,37 @@ impl Library {
         self.by_slug.get(slug).map(|&i| &self.guides[i])
     }
 
+    /// What a slug in a URL names: a guide, or where a renamed, merged or retired guide lives
+    /// now. Every route that takes a slug asks this, so old links keep working everywhere.
+    pub fn resolve<'a>(&'a self, slug: &str) -> Option<Resolved<'a>> {
+        if let Some(guide) = self.get(slug) {
+            return Some(Resolved::Current(guide));
+        }
+        if let Some(current) = self.aliases.get(slug) {
+            return Some(Resolved::Moved {
+                slug: current,
+                anchor: None,
+            });
+        }
+        let target = self.redirects.get(slug)?;
+        let (slug, anchor) = match target.split_once('#') {
+            Some((s, a)) => (s, Some(a)),
+            None => (target.as_str(), None),
+        };
+        Some(Resolved::Moved { slug, anchor })
+    }
+
     /// The current slug for an earlier slug kept in some guide's `aliases`.
     pub fn resolve_alias(&self, slug: &str) -> Option<&str> {
         self.aliases.get(slug).map(String::as_str)
     }
 
-    /// Where an old slug now lives: `/guides/<slug>` for an alias, or the target of a
-    /// `redirects.toml` entry (a merged or retired guide), possibly with a section anchor.
-    pub fn moved_to(&self, slug: &str) -> Option<String> {
-        if let Some(current) = self.resolve_alias(slug) {
-            return Some(format!("/guides/{current}"));
+    /// The guide a slug leads to, following a move.
+    pub fn find(&self, slug: &str) -> Option<&Guide> {
+        match self.resolve(slug)? {
+            Resolved::Current(g) => Some(g),
+            Resolved::Moved { slug, .. } => self.get(slug),
         }
-        self.redirects.get(slug).map(|t| format!("/guides/{t}"))
     }
 
     pub fn by_platform(&self) -> BTreeMap<Platform, Vec<&Guide>> {
