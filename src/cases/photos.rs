@@ -369,6 +369,26 @@ mod tests {
     }
 
     #[test]
+    fn a_progressive_jpeg_whose_coefficients_would_not_fit_is_refused_before_decoding() {
+        let mut out = Vec::new();
+        JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&image::RgbImage::new(16, 16))
+            .unwrap();
+        let sof = out.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+        // Progressive, 8000 x 6000: within the size limit, but its pixels and coefficients
+        // together need more than MAX_DECODE_BYTES.
+        out[sof + 1] = 0xc2;
+        out[sof + 5..sof + 9].copy_from_slice(&[0x17, 0x70, 0x1f, 0x40]);
+        let started = std::time::Instant::now();
+        let refused = process("prog.jpg", &out);
+        assert!(
+            matches!(&refused, Err(PhotoError::Undecodable(n, why)) if n == "prog.jpg" && why.contains("more memory")),
+            "{refused:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
+
+    #[test]
     fn text_named_jpg_and_heic_are_refused() {
         assert!(matches!(
             process("x.jpg", b"hello, not a photo"),
