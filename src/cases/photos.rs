@@ -26,7 +26,7 @@ pub const MAX_SIDE: u32 = 12_000;
 pub const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
 /// Photos decoded at once by the whole server. Each may take `MAX_DECODE_BYTES`, so decoding
 /// never holds much more than 512 MiB however many requests arrive.
-pub const DECODES_AT_ONCE: usize = 2;
+pub const DECODES_AT_ONCE: u32 = 2;
 /// Photos that may wait for a decode; beyond that the server answers busy at once.
 pub const DECODE_QUEUE: usize = 16;
 /// Longest wait for a decode before the server answers busy.
@@ -173,6 +173,7 @@ pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
 #[derive(Clone)]
 pub struct DecodeGate {
     slots: Arc<Semaphore>,
+    at_once: u32,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     max_wait: Duration,
@@ -194,9 +195,10 @@ impl Drop for QueuePlace {
 }
 
 impl DecodeGate {
-    pub fn new(at_once: usize, max_waiting: usize, max_wait: Duration) -> Self {
+    pub fn new(at_once: u32, max_waiting: usize, max_wait: Duration) -> Self {
         DecodeGate {
-            slots: Arc::new(Semaphore::new(at_once)),
+            slots: Arc::new(Semaphore::new(at_once as usize)),
+            at_once,
             waiting: Arc::default(),
             max_waiting,
             max_wait,
@@ -209,12 +211,12 @@ impl DecodeGate {
         }
     }
 
-    /// Takes every decode slot until the returned permit is dropped (tests of a busy server).
+    /// Takes every decode slot until the returned permit is dropped, waiting for the decodes
+    /// that hold one to end (tests of a busy server, and of the memory decoding takes).
     pub async fn occupy_all(&self) -> OwnedSemaphorePermit {
-        let all = u32::try_from(self.slots.available_permits()).unwrap_or(u32::MAX);
         self.slots
             .clone()
-            .acquire_many_owned(all)
+            .acquire_many_owned(self.at_once)
             .await
             .expect("the decode semaphore is never closed")
     }
@@ -247,15 +249,15 @@ impl DecodeGate {
         .unwrap_or_else(|_| Err(PhotoError::Undecodable(name, "the decoder failed".into())))
     }
 
-    /// Processes a request's uploads in order, two at a time at most, each in a slot of the
-    /// server-wide limit; stops at the first refused photo.
+    /// Processes a request's uploads in order, each in a slot of the server-wide limit (so one
+    /// request uses at most all of them); stops at the first refused photo.
     pub async fn process_all(
         &self,
         uploads: Vec<super::Upload>,
     ) -> Result<Vec<ProcessedPhoto>, PhotoError> {
         stream::iter(uploads)
             .map(|upload| self.process_one(upload))
-            .buffered(2)
+            .buffered(self.at_once as usize)
             .try_collect()
             .await
     }
