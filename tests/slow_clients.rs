@@ -43,10 +43,13 @@ async fn a_half_sent_header_and_a_silent_socket_are_closed_at_the_header_timeout
         .expect("write");
     let mut silent = TcpStream::connect(host(&app.addr)).await.expect("connect");
 
-    let half_took = closed_within(&mut half, Duration::from_secs(8)).await;
-    let silent_took = closed_within(&mut silent, Duration::from_secs(8)).await;
+    let (half_took, silent_took) = tokio::join!(
+        closed_within(&mut half, Duration::from_secs(8)),
+        closed_within(&mut silent, Duration::from_secs(8))
+    );
     let half_took = half_took.expect("a half-sent header still held the socket after 8 s");
     let silent_took = silent_took.expect("a silent socket was still open after 8 s");
+    eprintln!("header timeout 1 s: half-sent header closed after {half_took:?}, silent socket after {silent_took:?}");
     assert!(half_took < Duration::from_secs(4), "took {half_took:?}");
     assert!(silent_took < Duration::from_secs(4), "took {silent_took:?}");
 }
@@ -67,6 +70,7 @@ async fn an_idle_keep_alive_connection_is_closed_at_the_idle_timeout() {
     let took = closed_within(&mut conn, Duration::from_secs(10))
         .await
         .expect("an idle keep-alive connection was still open after 10 s");
+    eprintln!("idle timeout 1 s: keep-alive connection closed {took:?} after its answer");
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
 
@@ -95,6 +99,7 @@ async fn a_normal_request_is_answered_while_500_slow_connections_are_held() {
         .expect("a normal request is answered while 500 slow clients hold connections");
     let took = start.elapsed();
     assert_eq!(res.status().as_u16(), 200);
+    eprintln!("500 slow connections held: a normal request answered in {took:?}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
     drop(slow);
 }
@@ -118,6 +123,7 @@ async fn connections_past_the_cap_wait_instead_of_taking_descriptors() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // 120 client sockets live in this process too; the server may hold only 40 of its own.
     let grown = open_descriptors().saturating_sub(before);
+    eprintln!("cap 40, 120 clients: {grown} new descriptors in the process (120 are the clients')");
     assert!(
         grown <= 120 + 40 + 8,
         "{grown} new descriptors for 120 clients: the server took more than its cap of 40"

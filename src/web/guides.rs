@@ -311,6 +311,14 @@ struct GuideDetail<'a> {
     aliases: &'a [String],
     sections: Vec<&'a str>,
     html: &'a str,
+    /// The front-matter `sources`, GitHub shorthand expanded to its URL.
+    sources: Vec<SourceLink<'a>>,
+}
+
+#[derive(Serialize)]
+struct SourceLink<'a> {
+    title: &'a str,
+    url: &'a str,
 }
 
 async fn api_list(State(state): State<AppState>) -> Response {
@@ -336,6 +344,15 @@ async fn api_show(
         aliases: &g.front.aliases,
         sections: g.sections.iter().map(|s| s.id.as_str()).collect(),
         html: &g.html,
+        sources: g
+            .front
+            .sources
+            .iter()
+            .map(|s| SourceLink {
+                title: &s.title,
+                url: &s.href,
+            })
+            .collect(),
     })
     .into_response())
 }
