@@ -426,9 +426,17 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_png_is_refused() {
+    fn cut_png_and_webp_are_refused() {
         let whole = png(300, 200);
         assert!(process("cut.png", &whole[..whole.len() / 2]).is_err());
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([x as u8, y as u8, (x * y) as u8])
+        }));
+        let mut webp = Cursor::new(Vec::new());
+        img.write_to(&mut webp, ImageFormat::WebP).unwrap();
+        let webp = webp.into_inner();
+        assert!(process("whole.webp", &webp).is_ok());
+        assert!(process("cut.webp", &webp[..webp.len() / 2]).is_err());
     }
 
     #[test]
