@@ -334,40 +334,6 @@ fn reindex_command_rebuilds_the_index_with_progress() {
     assert!(data.path().join("index/guides/meta.json").exists());
 }
 
-#[test]
-fn bench_command_compares_with_fts5_on_a_small_corpus() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultbook"))
-        .args([
-            "bench",
-            "--cases",
-            "300",
-            "--rounds",
-            "1",
-            "--seed",
-            "7",
-            "--content-dir",
-        ])
-        .arg(common::shipped_content())
-        .output()
-        .expect("run bench");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for row in [
-        "| index build |",
-        "| query p99 |",
-        "| relevance top-3 (codes) |",
-        "SQLite FTS5",
-    ] {
-        assert!(stdout.contains(row), "missing {row} in\n{stdout}");
-    }
-    let corpus = format!("corpus: {} documents", 300 + shipped_guide_count());
-    assert!(stdout.contains(&corpus), "{stdout}");
-}
-
 /// The guides shipped in `content/`, counted from the files themselves.
 fn shipped_guide_count() -> usize {
     std::fs::read_dir(common::shipped_content())
