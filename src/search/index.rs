@@ -10,6 +10,7 @@ use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::Query;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tokio::sync::Semaphore;
 
 use super::document::{self, DocKind, IndexDoc};
 use super::guide_cache::GuideCache;
@@ -39,6 +40,8 @@ pub enum SearchError {
     WriterPoisoned,
     #[error("search index background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("searches are shut down")]
+    SearchesClosed,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +134,9 @@ pub struct SearchIndex {
     fields: Fields,
     /// Cleared whenever guides are re-indexed.
     guide_cache: Arc<GuideCache>,
+    /// One permit per core: searches beyond that wait their turn in order instead of all
+    /// sharing the cores at once, which would slow every one of them.
+    search_permits: Arc<Semaphore>,
     dir: PathBuf,
 }
 
@@ -148,6 +154,9 @@ impl SearchIndex {
             cases,
             fields: schema::schema().1,
             guide_cache: Arc::default(),
+            search_permits: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             dir: dir.to_path_buf(),
         }
     }
@@ -298,10 +307,20 @@ impl SearchIndex {
     }
 
     /// Runs a search on a blocking thread, so the async threads stay free for other requests
-    /// while tantivy walks postings and reads stored documents.
+    /// while tantivy walks postings and reads stored documents; at most one search per core.
     pub async fn search(&self, req: SearchRequest) -> Result<SearchOutcome, SearchError> {
+        let permit = self
+            .search_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SearchError::SearchesClosed)?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.search_blocking(&req)).await?
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            this.search_blocking(&req)
+        })
+        .await?
     }
 
     /// Runs a search on this thread. Never fails on odd input: anything unsearchable gives an
