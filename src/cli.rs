@@ -141,7 +141,7 @@ mod accounts {
 
     use super::{TokenAction, UserAction};
     use crate::auth::audit::AuditEvent;
-    use crate::auth::store::{self, when, SessionTimeouts};
+    use crate::auth::store::{self, SessionTimeouts};
     use crate::auth::{AuthService, Policy};
     use crate::config::Config;
 
@@ -218,7 +218,7 @@ mod accounts {
                         u.name,
                         u.role.as_str(),
                         if u.disabled { "disabled" } else { "active" },
-                        when(u.created_at)
+                        u.created_at.human()
                     );
                 }
             }
@@ -250,10 +250,10 @@ mod accounts {
                         "{:<24} {:<8} {:<17} {:<17} {}",
                         t.name,
                         t.role.as_str(),
-                        when(t.created_at),
-                        t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+                        t.created_at.human(),
+                        t.last_used_at.map_or_else(|| "never".into(), |t| t.human()),
                         t.revoked_at
-                            .map(|r| format!("revoked {}", when(r)))
+                            .map(|r| format!("revoked {}", r.human()))
                             .unwrap_or_else(|| "live".into())
                     );
                 }

@@ -4,12 +4,12 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{AuthError, Caller};
 use crate::db::Db;
+use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
     pub id: i64,
-    /// Unix seconds.
-    pub at: i64,
+    pub at: Timestamp,
     pub actor: String,
     pub role: String,
     pub addr: String,
@@ -21,9 +21,7 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// The time to the second, in UTC, as the audit page and its CSV show it.
     pub fn at_rfc3339(&self) -> String {
-        chrono::DateTime::from_timestamp(self.at, 0)
-            .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
-            .unwrap_or_default()
+        self.at.datetime().format("%Y-%m-%d %H:%M:%SZ").to_string()
     }
 }
 
@@ -76,7 +74,7 @@ pub async fn record(db: &Db, e: AuditEvent) {
     let res = sqlx::query(
         "INSERT INTO audit_log (at, actor, role, addr, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(chrono::Utc::now().timestamp())
+    .bind(Timestamp::now())
     .bind(&e.actor)
     .bind(&e.role)
     .bind(&e.addr)
@@ -97,8 +95,8 @@ pub struct AuditFilter {
     /// An action, or a prefix ending in `.` such as `case.`.
     pub action: Option<String>,
     pub addr: Option<String>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
     /// Only case actions (what editors may see).
     pub cases_only: bool,
     /// Entries older than this id (for paging).

@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use audit::AuditEvent;
-use net::IpRange;
+use net::IpNet;
 use password::PasswordHasher;
-use ratelimit::{LoginBackoff, RateDecision, WindowLimiter};
+use ratelimit::{LoginThrottle, RateDecision, WindowLimiter};
 use store::{NewSession, SessionTimeouts, User};
 
 use crate::db::Db;
@@ -121,6 +121,14 @@ pub enum Identity {
     },
 }
 
+/// The session behind a request: its id's hash (what the database keys it by) and its form
+/// token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRef {
+    pub id_hash: String,
+    pub csrf_token: String,
+}
+
 /// The person or script behind one request, as the web layer established it.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -128,8 +136,8 @@ pub struct Caller {
     pub role: Option<Role>,
     /// The client's address (behind a trusted proxy, the one it forwarded).
     pub addr: IpAddr,
-    /// The session's id hash and form token, when a session cookie authenticated the request.
-    pub session: Option<(String, String)>,
+    /// The session, when a session cookie authenticated the request.
+    pub session: Option<SessionRef>,
     /// The form token for proxy-authenticated people, who have no session.
     pub proxy_csrf: Option<String>,
 }
@@ -165,13 +173,32 @@ impl Caller {
         }
     }
 
-    /// The token every state-changing form of this caller must carry.
+    /// The token every state-changing form of this caller must carry ("" when none need).
     pub fn csrf_token(&self) -> &str {
         self.session
             .as_ref()
-            .map(|(_, t)| t.as_str())
+            .map(|s| s.csrf_token.as_str())
             .or(self.proxy_csrf.as_deref())
             .unwrap_or("")
+    }
+
+    /// Must this caller's writes carry the form token? Browsers logged in by a cookie or a
+    /// proxy must; bearer tokens and the anonymous send no cookie another site could ride on.
+    pub fn needs_csrf(&self) -> bool {
+        !self.csrf_token().is_empty()
+    }
+
+    /// Is this the caller's form token? Compared in constant time.
+    pub fn csrf_matches(&self, submitted: &str) -> bool {
+        self.needs_csrf() && store::same_secret(submitted.trim(), self.csrf_token())
+    }
+
+    /// Whose write budget a permitted write spends: a token's own, else its address's.
+    pub fn write_key(&self) -> String {
+        match &self.identity {
+            Identity::Token { name } => format!("token:{name}"),
+            _ => format!("addr:{}", self.addr),
+        }
     }
 }
 
@@ -181,7 +208,7 @@ pub struct Policy {
     pub guides_public: bool,
     pub cases_public: bool,
     /// Networks whose machines may file cases without logging in.
-    pub open_intake: Vec<IpRange>,
+    pub open_intake: Vec<IpNet>,
 }
 
 impl Policy {
@@ -210,6 +237,16 @@ pub enum LoginOutcome {
     Limited(RateDecision),
 }
 
+/// How a change of one's own password ended.
+#[derive(Debug)]
+pub enum PasswordChange {
+    Changed,
+    /// The current password was not right.
+    WrongCurrent,
+    /// Too many wrong guesses: wait.
+    Limited(RateDecision),
+}
+
 /// A first-run link's secret, valid for one hour.
 struct SetupToken {
     secret: String,
@@ -223,8 +260,7 @@ pub struct AuthService {
     pub policy: Arc<Policy>,
     pub hasher: PasswordHasher,
     pub timeouts: SessionTimeouts,
-    login_by_account: Arc<LoginBackoff>,
-    login_by_addr: Arc<LoginBackoff>,
+    guesses: Arc<LoginThrottle>,
     pub writes: Arc<WindowLimiter>,
     setup: Arc<Mutex<Option<SetupToken>>>,
     /// Key for proxy users' form tokens, kept in the database so that open forms survive a
@@ -248,9 +284,7 @@ impl AuthService {
             // One hash at a time: on a small server the other cores stay free for search.
             hasher: PasswordHasher::new(1),
             timeouts,
-            login_by_account: Arc::new(LoginBackoff::new(5)),
-            // Floor tablets behind one NAT address share this budget, so it is larger.
-            login_by_addr: Arc::new(LoginBackoff::new(20)),
+            guesses: Arc::new(LoginThrottle::new()),
             writes: Arc::new(WindowLimiter::per_minute(writes_per_minute)),
             setup: Arc::new(Mutex::new(None)),
             proxy_secret: Arc::new(proxy_secret),
@@ -288,6 +322,19 @@ impl AuthService {
             .is_some_and(|t| Instant::now() < t.expires && store::same_secret(&t.secret, secret))
     }
 
+    /// Takes the live setup secret if it is this one, so that no other request can use it.
+    fn claim_setup(&self, secret: &str) -> Option<SetupToken> {
+        let mut guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
+        let live = guard
+            .as_ref()
+            .is_some_and(|t| Instant::now() < t.expires && store::same_secret(&t.secret, secret));
+        if live {
+            guard.take()
+        } else {
+            None
+        }
+    }
+
     /// Creates the first admin through the setup link, which then stops working.
     pub async fn complete_setup(
         &self,
@@ -297,15 +344,28 @@ impl AuthService {
         caller: &Caller,
         user_agent: &str,
     ) -> Result<Option<(User, NewSession)>, AuthError> {
-        if !self.setup_valid(secret) || store::admin_exists(&self.db).await? {
+        // Claimed before anything is awaited: of requests racing on one link, one goes on and
+        // the others find no link. A refused name or password gives the link back.
+        let Some(claimed) = self.claim_setup(secret) else {
             return Ok(None);
-        }
+        };
         let mut event = AuditEvent::by(caller, "setup.admin", name.trim());
         event.actor = "setup-link".into();
-        let user = self
-            .add_user_audited(name, Role::Admin, password, event)
-            .await?;
-        *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let added = match store::admin_exists(&self.db).await {
+            Ok(false) => {
+                self.add_user_audited(name, Role::Admin, password, event)
+                    .await
+            }
+            Ok(true) => return Ok(None),
+            Err(e) => Err(e),
+        };
+        let user = match added {
+            Ok(user) => user,
+            Err(e) => {
+                *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = Some(claimed);
+                return Err(e);
+            }
+        };
         let session =
             store::create_session(&self.db, &user, &caller.addr.to_string(), user_agent).await?;
         Ok(Some((user, session)))
@@ -320,16 +380,11 @@ impl AuthService {
         caller: &Caller,
         user_agent: &str,
     ) -> Result<LoginOutcome, AuthError> {
-        let account_key = name.trim().to_lowercase();
+        let attempt = match self.guesses.reserve(name, caller.addr) {
+            Ok(attempt) => attempt,
+            Err(wait) => return Ok(LoginOutcome::Limited(wait)),
+        };
         let addr_key = caller.addr.to_string();
-        for d in [
-            self.login_by_account.check(&account_key),
-            self.login_by_addr.check(&addr_key),
-        ] {
-            if !d.allowed {
-                return Ok(LoginOutcome::Limited(d));
-            }
-        }
         let user = store::find_user(&self.db, name.trim()).await?;
         let usable = user.as_ref().filter(|u| !u.disabled);
         let ok = self
@@ -338,7 +393,7 @@ impl AuthService {
             .await?;
         match (ok, usable) {
             (true, Some(user)) => {
-                self.login_by_account.clear(&account_key);
+                attempt.succeeded();
                 let session = store::create_session(&self.db, user, &addr_key, user_agent).await?;
                 let as_user = Caller {
                     identity: Identity::User {
@@ -352,8 +407,6 @@ impl AuthService {
                 Ok(LoginOutcome::LoggedIn(user.clone(), session))
             }
             _ => {
-                self.login_by_account.fail(&account_key);
-                self.login_by_addr.fail(&addr_key);
                 let detail = if user.is_none() {
                     "no such user"
                 } else if usable.is_none() {
@@ -363,12 +416,8 @@ impl AuthService {
                 };
                 audit::record(
                     &self.db,
-                    AuditEvent::by(
-                        caller,
-                        "login.failed",
-                        name.chars().take(64).collect::<String>(),
-                    )
-                    .detail(detail),
+                    AuditEvent::by(caller, "login.failed", self.loggable_name(name, &user))
+                        .detail(detail),
                 )
                 .await;
                 Ok(LoginOutcome::Refused)
@@ -377,8 +426,8 @@ impl AuthService {
     }
 
     pub async fn logout(&self, caller: &Caller) -> Result<(), AuthError> {
-        if let Some((id_hash, _)) = &caller.session {
-            store::delete_session(&self.db, id_hash).await?;
+        if let Some(session) = &caller.session {
+            store::delete_session(&self.db, &session.id_hash).await?;
             audit::record(&self.db, AuditEvent::by(caller, "logout", caller.actor())).await;
         }
         Ok(())
@@ -399,26 +448,45 @@ impl AuthService {
         Ok(n)
     }
 
-    /// Changes the caller's own password after checking the current one.
+    /// The name a failed login is recorded under: an account's own name, or for a name no
+    /// account has (often a password typed into the wrong field) a keyed hash that tells
+    /// repeated tries apart without revealing what was typed.
+    fn loggable_name(&self, typed: &str, account: &Option<User>) -> String {
+        match account {
+            Some(user) => user.name.clone(),
+            None => {
+                let keyed = store::sha256_hex(&format!("login-name:{}:{typed}", self.proxy_secret));
+                format!("unknown user (sha256 {})", &keyed[..12])
+            }
+        }
+    }
+
+    /// Changes the caller's own password after checking the current one, which is throttled
+    /// like a login.
     pub async fn change_own_password(
         &self,
         caller: &Caller,
         current: &str,
         new: &str,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<PasswordChange, AuthError> {
         let Some(name) = caller.display_name() else {
-            return Ok(false);
+            return Ok(PasswordChange::WrongCurrent);
         };
         let Some(user) = store::find_user(&self.db, name).await? else {
-            return Ok(false);
+            return Ok(PasswordChange::WrongCurrent);
+        };
+        let attempt = match self.guesses.reserve(&user.name, caller.addr) {
+            Ok(attempt) => attempt,
+            Err(wait) => return Ok(PasswordChange::Limited(wait)),
         };
         if !self
             .hasher
             .verify(current, Some(&user.password_hash))
             .await?
         {
-            return Ok(false);
+            return Ok(PasswordChange::WrongCurrent);
         }
+        attempt.succeeded();
         password::check_strength(new, &user.name).map_err(AuthError::WeakPassword)?;
         let hash = self.hasher.hash(new).await?;
         store::set_password(&self.db, &user, &hash).await?;
@@ -427,7 +495,7 @@ impl AuthService {
             AuditEvent::by(caller, "password.change", &user.name),
         )
         .await;
-        Ok(true)
+        Ok(PasswordChange::Changed)
     }
 
     // ---------- users and tokens (admin page and command line) ----------

@@ -5,6 +5,7 @@ mod account;
 mod admin;
 pub mod assets;
 mod cases;
+mod cases_csrf;
 pub mod error;
 mod guides;
 mod health;
@@ -23,7 +24,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{AuthService, Permission, Role};
+use crate::auth::{AuthService, Permission};
 use crate::cases::CaseService;
 use crate::config::Config;
 use crate::content::Library;
@@ -40,8 +41,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub auth: AuthService,
-    /// `(group, role)` for single-sign-on proxy users.
-    pub proxy_roles: Arc<Vec<(String, Role)>>,
+    /// The host names requests may name in Host and Origin (see `Config::served_hosts`).
+    pub hosts: Arc<Vec<String>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -58,16 +59,21 @@ pub fn router(state: AppState) -> Router {
         .merge(links::router());
     Router::new()
         .merge(gate(guides, Need::both(ReadGuides)))
-        .merge(gate(
-            cases::list_router(),
-            Need {
-                read: ReadCases,
-                write: FileCases,
-            },
-        ))
-        .merge(gate(cases::read_router(), Need::both(ReadCases)))
-        .merge(gate(cases::file_router(), Need::both(FileCases)))
-        .merge(gate(cases::edit_router(), Need::both(EditCases)))
+        .merge(
+            Router::new()
+                .merge(gate(
+                    cases::list_router(),
+                    Need {
+                        read: ReadCases,
+                        write: FileCases,
+                    },
+                ))
+                .merge(gate(cases::read_router(), Need::both(ReadCases)))
+                .merge(gate(cases::file_router(), Need::both(FileCases)))
+                .merge(gate(cases::edit_router(), Need::both(EditCases)))
+                // Until the case handlers check the form token themselves.
+                .route_layer(axum::middleware::from_fn(cases_csrf::guard)),
+        )
         .merge(account::router())
         .merge(gate(account::account_router(), Need::both(Account)))
         .merge(gate(admin::router(), Need::both(Admin)))
