@@ -506,6 +506,7 @@ async fn session_cookie_rules_and_a_new_id_at_each_login() {
     let pw = user(&https.app_state, "bo", Role::Viewer).await;
     let res = browser()
         .post(https.url("/login"))
+        .header("Host", "faultbook.plant.example")
         .form(&[("username", "bo"), ("password", pw.as_str())])
         .send()
         .await
@@ -541,18 +542,22 @@ async fn an_expired_session_leads_back_to_login() {
         faultbook::auth::store::age_sessions(&app.app_state.db, 86_400)
             .await
             .expect("age");
-        sqlx::query("UPDATE sessions SET last_seen_at = strftime('%s','now')")
-            .execute(&app.app_state.db)
-            .await
-            .expect("touch");
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'",
+        )
+        .execute(&app.app_state.db)
+        .await
+        .expect("touch");
     }
     faultbook::auth::store::age_sessions(&app.app_state.db, 10)
         .await
         .expect("age");
-    sqlx::query("UPDATE sessions SET last_seen_at = strftime('%s','now')")
-        .execute(&app.app_state.db)
-        .await
-        .expect("touch");
+    sqlx::query(
+        "UPDATE sessions SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'",
+    )
+    .execute(&app.app_state.db)
+    .await
+    .expect("touch");
     assert_eq!(status(c.get(app.url("/cases"))).await, 303);
 }
 
