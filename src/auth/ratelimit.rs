@@ -159,16 +159,6 @@ impl LoginThrottle {
                 return Err(d);
             }
         }
-        let running = ledger.running.entry(addr).or_insert(0);
-        if *running >= self.max_running {
-            return Err(RateDecision {
-                allowed: false,
-                limit: self.max_running,
-                remaining: 0,
-                reset_secs: 1,
-            });
-        }
-        *running += 1;
         let empty = Failures {
             count: 0,
             last: now,
@@ -180,6 +170,18 @@ impl LoginThrottle {
         let mut by_addr = by_addr.unwrap_or(empty);
         self.addr.record(&mut by_addr, now);
         ledger.addrs.insert(addr, by_addr);
+        // A guess beyond the checks already running from this address is counted but not
+        // checked: parallel guessing only brings the wait sooner.
+        let running = ledger.running.entry(addr).or_insert(0);
+        if *running >= self.max_running {
+            return Err(RateDecision {
+                allowed: false,
+                limit: self.max_running,
+                remaining: 0,
+                reset_secs: 1,
+            });
+        }
+        *running += 1;
         Ok(LoginAttempt {
             throttle: Arc::clone(self),
             account,
