@@ -140,7 +140,7 @@ mod accounts {
     use anyhow::Context;
 
     use super::{TokenAction, UserAction};
-    use crate::auth::audit::AuditEvent;
+    use crate::auth::audit::{AuditAction, AuditEvent};
     use crate::auth::store::{self, SessionTimeouts};
     use crate::auth::{AuthService, Policy};
     use crate::config::Config;
@@ -186,24 +186,41 @@ mod accounts {
         match action {
             UserAction::Add { name, role } => {
                 let password = read_password(&name)?;
-                auth.add_user_audited(&name, role, &password, AuditEvent::cli("user.add", &name))
-                    .await?;
+                auth.add_user_audited(
+                    &name,
+                    role,
+                    &password,
+                    AuditEvent::cli(AuditAction::UserAdd, &name),
+                )
+                .await?;
                 println!("added {name} as {}", role.as_str());
             }
             UserAction::Passwd { name } => {
                 let password = read_password(&name)?;
-                auth.set_password(&name, &password, AuditEvent::cli("user.passwd", &name))
-                    .await?;
+                auth.set_password(
+                    &name,
+                    &password,
+                    AuditEvent::cli(AuditAction::UserPasswd, &name),
+                )
+                .await?;
                 println!("password of {name} changed; their sessions have ended");
             }
             UserAction::Disable { name } => {
-                auth.set_disabled(&name, true, AuditEvent::cli("user.disable", &name))
-                    .await?;
+                auth.set_disabled(
+                    &name,
+                    true,
+                    AuditEvent::cli(AuditAction::UserDisable, &name),
+                )
+                .await?;
                 println!("{name} is disabled and logged out everywhere");
             }
             UserAction::Enable { name } => {
-                auth.set_disabled(&name, false, AuditEvent::cli("user.enable", &name))
-                    .await?;
+                auth.set_disabled(
+                    &name,
+                    false,
+                    AuditEvent::cli(AuditAction::UserEnable, &name),
+                )
+                .await?;
                 println!("{name} may log in again");
             }
             UserAction::List => {
@@ -231,7 +248,11 @@ mod accounts {
         match action {
             TokenAction::Create { name, role } => {
                 let (_, secret) = auth
-                    .create_token(&name, role, AuditEvent::cli("token.create", &name))
+                    .create_token(
+                        &name,
+                        role,
+                        AuditEvent::cli(AuditAction::TokenCreate, &name),
+                    )
                     .await?;
                 eprintln!(
                     "token {name} ({}) created; it is shown only this once:",
@@ -259,7 +280,7 @@ mod accounts {
                 }
             }
             TokenAction::Revoke { name } => {
-                auth.revoke_token(&name, AuditEvent::cli("token.revoke", &name))
+                auth.revoke_token(&name, AuditEvent::cli(AuditAction::TokenRevoke, &name))
                     .await?;
                 println!("token {name} revoked");
             }

@@ -25,19 +25,67 @@ impl AuditEntry {
     }
 }
 
+/// What an audit entry records; `as_str` is the text stored and filtered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    SetupAdmin,
+    Login,
+    LoginFailed,
+    Logout,
+    LogoutEverywhere,
+    PasswordChange,
+    UserAdd,
+    UserRole,
+    UserDisable,
+    UserEnable,
+    UserPasswd,
+    TokenCreate,
+    TokenRevoke,
+    CaseFile,
+    CaseAttach,
+    CaseEdit,
+    CaseClose,
+    CaseReopen,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SetupAdmin => "setup.admin",
+            AuditAction::Login => "login",
+            AuditAction::LoginFailed => "login.failed",
+            AuditAction::Logout => "logout",
+            AuditAction::LogoutEverywhere => "logout.everywhere",
+            AuditAction::PasswordChange => "password.change",
+            AuditAction::UserAdd => "user.add",
+            AuditAction::UserRole => "user.role",
+            AuditAction::UserDisable => "user.disable",
+            AuditAction::UserEnable => "user.enable",
+            AuditAction::UserPasswd => "user.passwd",
+            AuditAction::TokenCreate => "token.create",
+            AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::CaseFile => "case.file",
+            AuditAction::CaseAttach => "case.attach",
+            AuditAction::CaseEdit => "case.edit",
+            AuditAction::CaseClose => "case.close",
+            AuditAction::CaseReopen => "case.reopen",
+        }
+    }
+}
+
 /// One thing that happened, before it is written.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub actor: String,
     pub role: String,
     pub addr: String,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub target: String,
     pub detail: String,
 }
 
 impl AuditEvent {
-    pub fn by(caller: &Caller, action: &'static str, target: impl Into<String>) -> AuditEvent {
+    pub fn by(caller: &Caller, action: AuditAction, target: impl Into<String>) -> AuditEvent {
         AuditEvent {
             actor: caller.actor(),
             role: caller
@@ -52,7 +100,7 @@ impl AuditEvent {
     }
 
     /// An action taken on the server's command line.
-    pub fn cli(action: &'static str, target: impl Into<String>) -> AuditEvent {
+    pub fn cli(action: AuditAction, target: impl Into<String>) -> AuditEvent {
         AuditEvent {
             actor: "cli".into(),
             role: "admin".into(),
@@ -78,13 +126,13 @@ pub async fn record(db: &Db, e: AuditEvent) {
     .bind(&e.actor)
     .bind(&e.role)
     .bind(&e.addr)
-    .bind(e.action)
+    .bind(e.action.as_str())
     .bind(e.target.chars().take(500).collect::<String>())
     .bind(e.detail.chars().take(2000).collect::<String>())
     .execute(db)
     .await;
     if let Err(err) = res {
-        tracing::error!(action = e.action, actor = %e.actor, "cannot write the audit log: {err}");
+        tracing::error!(action = e.action.as_str(), actor = %e.actor, "cannot write the audit log: {err}");
     }
 }
 

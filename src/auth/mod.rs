@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use audit::AuditEvent;
+use audit::{AuditAction, AuditEvent};
 use net::IpNet;
 use password::PasswordHasher;
 use ratelimit::{LoginThrottle, RateDecision, WindowLimiter};
@@ -349,7 +349,7 @@ impl AuthService {
         let Some(claimed) = self.claim_setup(secret) else {
             return Ok(None);
         };
-        let mut event = AuditEvent::by(caller, "setup.admin", name.trim());
+        let mut event = AuditEvent::by(caller, AuditAction::SetupAdmin, name.trim());
         event.actor = "setup-link".into();
         let added = match store::admin_exists(&self.db).await {
             Ok(false) => {
@@ -403,7 +403,11 @@ impl AuthService {
                     role: Some(user.role),
                     ..caller.clone()
                 };
-                audit::record(&self.db, AuditEvent::by(&as_user, "login", &user.name)).await;
+                audit::record(
+                    &self.db,
+                    AuditEvent::by(&as_user, AuditAction::Login, &user.name),
+                )
+                .await;
                 Ok(LoginOutcome::LoggedIn(user.clone(), session))
             }
             _ => {
@@ -416,8 +420,12 @@ impl AuthService {
                 };
                 audit::record(
                     &self.db,
-                    AuditEvent::by(caller, "login.failed", self.loggable_name(name, &user))
-                        .detail(detail),
+                    AuditEvent::by(
+                        caller,
+                        AuditAction::LoginFailed,
+                        self.loggable_name(name, &user),
+                    )
+                    .detail(detail),
                 )
                 .await;
                 Ok(LoginOutcome::Refused)
@@ -428,7 +436,11 @@ impl AuthService {
     pub async fn logout(&self, caller: &Caller) -> Result<(), AuthError> {
         if let Some(session) = &caller.session {
             store::delete_session(&self.db, &session.id_hash).await?;
-            audit::record(&self.db, AuditEvent::by(caller, "logout", caller.actor())).await;
+            audit::record(
+                &self.db,
+                AuditEvent::by(caller, AuditAction::Logout, caller.actor()),
+            )
+            .await;
         }
         Ok(())
     }
@@ -441,7 +453,7 @@ impl AuthService {
         let n = store::delete_user_sessions(&self.db, id).await?;
         audit::record(
             &self.db,
-            AuditEvent::by(caller, "logout.everywhere", caller.actor())
+            AuditEvent::by(caller, AuditAction::LogoutEverywhere, caller.actor())
                 .detail(format!("{n} sessions ended")),
         )
         .await;
@@ -492,7 +504,7 @@ impl AuthService {
         store::set_password(&self.db, &user, &hash).await?;
         audit::record(
             &self.db,
-            AuditEvent::by(caller, "password.change", &user.name),
+            AuditEvent::by(caller, AuditAction::PasswordChange, &user.name),
         )
         .await;
         Ok(PasswordChange::Changed)
@@ -507,8 +519,13 @@ impl AuthService {
         password: &str,
         by: &Caller,
     ) -> Result<User, AuthError> {
-        self.add_user_audited(name, role, password, AuditEvent::by(by, "user.add", name))
-            .await
+        self.add_user_audited(
+            name,
+            role,
+            password,
+            AuditEvent::by(by, AuditAction::UserAdd, name),
+        )
+        .await
     }
 
     pub async fn add_user_audited(

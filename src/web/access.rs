@@ -162,7 +162,7 @@ fn proxy_role(state: &AppState, headers: &HeaderMap) -> Role {
 /// Is this a host name the server answers to? Only then may it go into links and QR codes.
 fn host_served(state: &AppState, authority: &str) -> bool {
     let host = host_only(authority);
-    state.hosts.iter().any(|h| *h == host)
+    state.hosts.contains(&host)
 }
 
 /// A request naming a host this server does not serve gets a 400 saying which flag to set.

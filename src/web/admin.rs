@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::access::{CsrfForm, NoFields};
 use super::{AppError, AppState};
-use crate::auth::audit::{self, AuditEntry, AuditEvent, AuditFilter};
+use crate::auth::audit::{self, AuditAction, AuditEntry, AuditEvent, AuditFilter};
 use crate::auth::store::{self, ApiToken, User};
 use crate::auth::{password, AuthError, Caller, Permission, Role};
 use crate::time::Timestamp;
@@ -149,7 +149,11 @@ async fn set_role(
         let role: Role = form.role.parse()?;
         state
             .auth
-            .set_role(&name, role, AuditEvent::by(&caller, "user.role", &name))
+            .set_role(
+                &name,
+                role,
+                AuditEvent::by(&caller, AuditAction::UserRole, &name),
+            )
             .await?;
         Ok(format!("{name} is now {}.", role.as_str()))
     }
@@ -171,9 +175,9 @@ async fn set_disabled(
 ) -> Result<Response, AppError> {
     let disabled = form.disabled == "1";
     let action = if disabled {
-        "user.disable"
+        AuditAction::UserDisable
     } else {
-        "user.enable"
+        AuditAction::UserEnable
     };
     let result = state
         .auth
@@ -206,7 +210,7 @@ async fn reset_password(
         .set_password(
             &name,
             &form.password,
-            AuditEvent::by(&caller, "user.passwd", &name),
+            AuditEvent::by(&caller, AuditAction::UserPasswd, &name),
         )
         .await
         .map(|()| format!("{name} has a new password and was logged out everywhere."));
@@ -296,7 +300,7 @@ async fn create_token(
             .create_token(
                 &form.name,
                 role,
-                AuditEvent::by(&caller, "token.create", &form.name),
+                AuditEvent::by(&caller, AuditAction::TokenCreate, &form.name),
             )
             .await
     }
@@ -336,7 +340,10 @@ async fn revoke_token(
 ) -> Result<Response, AppError> {
     match state
         .auth
-        .revoke_token(&name, AuditEvent::by(&caller, "token.revoke", &name))
+        .revoke_token(
+            &name,
+            AuditEvent::by(&caller, AuditAction::TokenRevoke, &name),
+        )
         .await
     {
         Ok(()) => {
