@@ -38,8 +38,8 @@ pub struct Config {
     #[arg(long, env = "FAULTBOOK_BASE_URL", global = true)]
     pub base_url: Option<String>,
     /// Host names this server answers to (comma-separated); a request naming another host in
-    /// Host or Origin is refused. Default: the --base-url host, or without one this machine's
-    /// loopback names, host name and addresses and the --addr host.
+    /// Host or Origin is refused. Default: the loopback names and the --base-url host, or
+    /// without one also this machine's host name and addresses and the --addr host.
     #[arg(
         long,
         env = "FAULTBOOK_ALLOWED_HOSTS",
@@ -183,8 +183,8 @@ impl Config {
         config
     }
 
-    /// The host names requests may name: `--allowed-hosts`, else the `--base-url` host, else
-    /// the names a first start on the plant network is reached by.
+    /// The host names requests may name: `--allowed-hosts`, else the loopback names and the
+    /// `--base-url` host, else the names a first start on the plant network is reached by.
     pub fn served_hosts(&self) -> Vec<String> {
         if !self.allowed_hosts.is_empty() {
             return self
@@ -194,13 +194,16 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
-        if let Some(base) = &self.base_url {
-            let authority = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
-            return vec![host_only(authority.split('/').next().unwrap_or(""))];
-        }
+        // Loopback names name no other site, so they serve local checks and a proxy that
+        // forwards its own upstream address as Host (nginx's default) without opening any door.
         let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
             .map(String::from)
             .to_vec();
+        if let Some(base) = &self.base_url {
+            let authority = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+            hosts.push(host_only(authority.split('/').next().unwrap_or("")));
+            return hosts;
+        }
         hosts.push(host_only(&gethostname::gethostname().to_string_lossy()));
         let mut addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
             .map(|list| list.into_iter().map(|i| i.ip()).collect())
@@ -276,7 +279,10 @@ mod tests {
             assert!(hosts.contains(&h.to_string()), "{hosts:?}");
         }
         c.base_url = Some("https://faultbook.plant.example/".into());
-        assert_eq!(c.served_hosts(), vec!["faultbook.plant.example"]);
+        assert_eq!(
+            c.served_hosts(),
+            vec!["localhost", "127.0.0.1", "[::1]", "faultbook.plant.example"]
+        );
         c.allowed_hosts = vec!["a.example:8080".into(), "B.example".into()];
         assert_eq!(c.served_hosts(), vec!["a.example", "b.example"]);
     }
