@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{page, ApiError, AppError, AppState};
+use super::{page, AppError, AppState};
 use crate::auth::audit::{self, AuditAction, AuditEvent};
 use crate::auth::{Caller, Identity, Permission};
 use crate::cases::photos::is_photo_id;
@@ -35,6 +35,13 @@ const PAGE_SIZE: usize = 50;
 pub fn list_router() -> Router<AppState> {
     Router::new()
         .route("/cases", get(list_page).post(create_unsorted))
+        .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
+        .layer(axum::middleware::from_fn(refuse_oversized))
+}
+
+/// `/api/cases`: listing needs ReadCases, filing FileCases.
+pub fn api_list_router() -> Router<AppState> {
+    Router::new()
         .route("/api/cases", get(api_list).post(api_create))
         .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversized))
@@ -45,8 +52,11 @@ pub fn read_router() -> Router<AppState> {
     Router::new()
         .route("/cases.csv", get(export_csv))
         .route("/cases/{id}", get(show))
-        .route("/api/cases/{id}", get(api_show))
         .route("/photos/{file}", get(photo))
+}
+
+pub fn api_read_router() -> Router<AppState> {
+    Router::new().route("/api/cases/{id}", get(api_show))
 }
 
 /// The case forms and their submissions.
@@ -83,11 +93,7 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
             "The upload is over {} MB in all and was not read. Nothing was saved; what you typed is still in the form on your phone. Send fewer or smaller photos.",
             REQUEST_MAX_BYTES / (1024 * 1024)
         ));
-        return if req.uri().path().starts_with("/api/") {
-            ApiError(err).into_response()
-        } else {
-            err.into_response()
-        };
+        return err.into_response();
     }
     next.run(req).await
 }
@@ -535,7 +541,7 @@ async fn create_html(
             &[],
             Some("This form was already sent with different contents. Reload the page to file a new case.".into()),
         ),
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -584,23 +590,12 @@ fn case_json(c: &Case) -> CaseJson<'_> {
     }
 }
 
-fn field_errors_json(errors: Vec<FieldError>) -> Response {
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(serde_json::json!({
-            "error": "The case has faults; see `fields`.",
-            "fields": errors,
-        })),
-    )
-        .into_response()
-}
-
 async fn api_create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: axum::extract::Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -610,8 +605,7 @@ async fn api_create(
         return Err(AppError::BadRequest(format!(
             "Idempotency-Key must be 1 to {} visible ASCII characters.",
             crate::cases::KEY_MAX
-        ))
-        .into());
+        )));
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -629,8 +623,8 @@ async fn api_create(
             })?;
         let mut sub = Submission::default();
         match read_submission(mp, &mut sub).await {
-            Err(Stop::TooLarge(m)) => return Err(AppError::PayloadTooLarge(m).into()),
-            Err(Stop::Malformed(m)) => return Err(AppError::BadRequest(m).into()),
+            Err(Stop::TooLarge(m)) => return Err(AppError::PayloadTooLarge(m)),
+            Err(Stop::Malformed(m)) => return Err(AppError::BadRequest(m)),
             Ok(()) => {}
         }
         let json = sub.case_json.ok_or_else(|| {
@@ -657,35 +651,23 @@ async fn api_create(
     };
     let new_case = match draft.parse(&state.library) {
         Ok(c) => c,
-        Err(errors) => return Ok(field_errors_json(errors)),
+        Err(errors) => return Err(AppError::InvalidFields(errors)),
     };
-    match state
+    let filed = state
         .cases
         .file(new_case, uploads, &key, &filer_of(&caller))
-        .await
-    {
-        Ok(filed) => {
-            audit_filed(&state, &caller, &filed).await;
-            let status = if filed.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            let mut res = (status, Json(case_json(&filed.case))).into_response();
-            if let Ok(v) = HeaderValue::from_str(&filed.case.url()) {
-                res.headers_mut().insert(header::LOCATION, v);
-            }
-            Ok(res)
-        }
-        Err(CaseError::Photo(e)) if e.is_user_error() => {
-            Err(AppError::Unprocessable(e.to_string()).into())
-        }
-        Err(CaseError::KeyReused) => Err(AppError::Unprocessable(
-            "This Idempotency-Key was already used for a different case.".into(),
-        )
-        .into()),
-        Err(e) => Err(AppError::Internal(e.into()).into()),
+        .await?;
+    audit_filed(&state, &caller, &filed).await;
+    let status = if filed.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (status, Json(case_json(&filed.case))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&filed.case.url()) {
+        res.headers_mut().insert(header::LOCATION, v);
     }
+    Ok(res)
 }
 
 use axum::extract::FromRequest;
@@ -697,11 +679,10 @@ fn parse_id(id: &str) -> Option<Uuid> {
 async fn api_show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let uuid = parse_id(&id).ok_or_else(|| AppError::NotFound(format!("No case `{id}`.")))?;
     let case = store::get(&state.db, &uuid)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("No case `{id}`.")))?;
     Ok(Json(case_json(&case)).into_response())
 }
@@ -783,7 +764,7 @@ fn cursor_of(c: &Case) -> String {
 async fn api_list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let q = query_map(raw.as_deref());
     let filter = parse_filter(&state, &q)?;
     let limit = q
@@ -791,9 +772,7 @@ async fn api_list(
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(PAGE_SIZE)
         .clamp(1, 500);
-    let cases = store::list(&state.db, &filter, limit + 1)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let cases = store::list(&state.db, &filter, limit + 1).await?;
     let next = (cases.len() > limit).then(|| cursor_of(&cases[limit - 1]));
     let shown: Vec<CaseJson> = cases.iter().take(limit).map(case_json).collect();
     Ok(Json(serde_json::json!({ "cases": shown, "next_cursor": next })).into_response())
@@ -844,23 +823,7 @@ async fn show(
 async fn case_or_404(state: &AppState, id: &str) -> Result<Case, AppError> {
     let not_found = || AppError::NotFound(format!("There is no case `{id}`."));
     let uuid = parse_id(id).ok_or_else(not_found)?;
-    store::get(&state.db, &uuid)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .ok_or_else(not_found)
-}
-
-fn case_error(e: CaseError) -> AppError {
-    match e {
-        CaseError::Invalid(errors) => AppError::Unprocessable(
-            errors
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        e => AppError::Internal(e.into()),
-    }
+    store::get(&state.db, &uuid).await?.ok_or_else(not_found)
 }
 
 /// An editor's change: audited, then back to the case page.
@@ -879,7 +842,7 @@ async fn edited(
             Ok(Redirect::to(&case.url()).into_response())
         }
         Ok(None) => Err(AppError::NotFound(format!("There is no case `{id}`."))),
-        Err(e) => Err(case_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1087,14 +1050,10 @@ async fn list_page(
 ) -> Result<Response, AppError> {
     let q = query_map(raw.as_deref());
     let filter = parse_filter(&state, &q)?;
-    let cases = store::list(&state.db, &filter, PAGE_SIZE + 1)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let cases = store::list(&state.db, &filter, PAGE_SIZE + 1).await?;
     let mut count_filter = filter.clone();
     count_filter.before = None;
-    let total = store::count(&state.db, &count_filter)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let total = store::count(&state.db, &count_filter).await?;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let mut keep: Vec<(String, String)> = q
         .iter()
@@ -1161,9 +1120,7 @@ async fn export_csv(
 ) -> Result<Response, AppError> {
     let q = query_map(raw.as_deref());
     let filter = parse_filter(&state, &q)?;
-    let cases = store::list(&state.db, &filter, 1_000_000)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let cases = store::list(&state.db, &filter, 1_000_000).await?;
     let header_row = [
         "id",
         "guide",
