@@ -259,3 +259,60 @@ async fn unknown_login_names_are_not_stored_and_health_hides_the_hash() {
     let (_, body) = app.get_json("/healthz").await;
     assert!(body["content_hash"].is_string(), "{body}");
 }
+
+/// The admin and account forms check their token in the extractor: without it nothing
+/// changes; the field or the `X-CSRF-Token` header lets the change through.
+#[tokio::test]
+async fn account_and_admin_forms_need_their_token() {
+    let app = spawn_app().await;
+    let (admin, csrf) = app.logged_in("boss", Role::Admin).await;
+    let create = |name: &'static str, token: Option<&str>| {
+        let mut form = vec![("name", name.to_string()), ("role", "tech".to_string())];
+        if let Some(t) = token {
+            form.push(("csrf_token", t.to_string()));
+        }
+        admin.post(app.url("/admin/tokens")).form(&form).send()
+    };
+    assert_eq!(create("mes-a", None).await.expect("req").status(), 403);
+    assert_eq!(
+        create("mes-b", Some("0000")).await.expect("req").status(),
+        403
+    );
+    assert_eq!(
+        create("mes-c", Some(&csrf)).await.expect("req").status(),
+        200
+    );
+    let res = admin
+        .post(app.url("/admin/tokens"))
+        .header("X-CSRF-Token", &csrf)
+        .form(&[("name", "mes-d"), ("role", "tech")])
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(res.status(), 200);
+    let names: Vec<String> = faultbook::auth::store::list_tokens(&app.app_state.db)
+        .await
+        .expect("tokens")
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(names.contains(&"mes-c".to_string()) && names.contains(&"mes-d".to_string()));
+    assert!(
+        !names.iter().any(|n| n == "mes-a" || n == "mes-b"),
+        "{names:?}"
+    );
+
+    // Logging out is a change too: another site cannot log the admin out.
+    assert_eq!(status(admin.post(app.url("/logout"))).await, 403);
+    assert_eq!(status(admin.get(app.url("/account"))).await, 200);
+    assert_eq!(
+        status(
+            admin
+                .post(app.url("/logout"))
+                .form(&[("csrf_token", csrf.as_str())])
+        )
+        .await,
+        303
+    );
+    assert_eq!(status(admin.get(app.url("/account"))).await, 303);
+}
