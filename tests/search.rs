@@ -297,13 +297,14 @@ async fn app_starts_with_a_corrupt_index_and_still_finds_guides() {
     let results = app
         .state
         .search
-        .search(&faultbook::search::SearchRequest {
+        .search(faultbook::search::SearchRequest {
             text: "Bad_ConnectionRejected".into(),
             platform: None,
             limit: 3,
             with_counts: false,
             include_cases: true,
         })
+        .await
         .expect("search");
     assert_eq!(results.hits[0].id, KEPWARE);
 }
