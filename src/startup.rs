@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::store::SessionTimeouts;
 use crate::auth::{AuthService, Policy};
-use crate::cases::{CaseService, PhotoStore};
+use crate::cases::{CaseService, DecodeGate, PhotoStore};
 use crate::config::Config;
 use crate::content::Library;
 use crate::db;
@@ -115,6 +115,7 @@ impl Application {
             photos,
             search: search.clone(),
             library: library.clone(),
+            decodes: DecodeGate::default(),
             fail_before_commit: Arc::default(),
         };
         let removed = cases.clean_orphan_photos().await?;

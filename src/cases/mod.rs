@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::content::{Library, Platform};
 use crate::db::Db;
 use crate::search::{DocKind, IndexDoc, SearchIndex};
-pub use photos::{PhotoError, PhotoStore, ProcessedPhoto};
+pub use photos::{DecodeGate, PhotoError, PhotoStore, ProcessedPhoto};
 pub use store::{CaseFilter, GuideRecord};
 
 /// Short fields (names, revisions) and long fields (notes, parameter sets) have these limits.
@@ -534,6 +534,8 @@ pub struct CaseService {
     pub photos: PhotoStore,
     pub search: SearchIndex,
     pub library: Arc<Library>,
+    /// The server-wide limit on photo decodes.
+    pub decodes: DecodeGate,
     /// Makes the next filings fail between the photo write and the commit (crash-safety tests).
     pub fail_before_commit: Arc<AtomicBool>,
 }
@@ -562,8 +564,7 @@ impl CaseService {
         if !valid_key(key) {
             return Err(CaseError::BadKey);
         }
-        let processed =
-            tokio::task::spawn_blocking(move || photos::process_all(&uploads)).await??;
+        let processed = self.decodes.process_all(uploads).await?;
         let hash = request_hash(&case, &processed);
         if let Some(existing) = store::find_by_key(&self.db, key).await? {
             return self.replay(existing, &hash).await;

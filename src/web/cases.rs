@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{page, AppError, AppState};
 use crate::auth::audit::{self, AuditAction, AuditEvent};
 use crate::auth::{Caller, Identity, Permission};
-use crate::cases::photos::is_photo_id;
+use crate::cases::photos::{is_photo_id, PhotoError};
 use crate::cases::{
     store, Case, CaseDraft, CaseError, CaseFilter, FieldError, Filed, Filer, Outcome, Upload,
 };
@@ -532,6 +532,12 @@ async fn create_html(
                 id: filed.case.id.to_string(),
                 guide: guide.map(|g| (g.slug.clone(), g.front.title.clone())),
             })
+        }
+        Err(CaseError::Photo(e @ PhotoError::Busy { retry_after_secs })) => {
+            let mut res = rerender(StatusCode::SERVICE_UNAVAILABLE, &[], Some(e.to_string()))?;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            Ok(res)
         }
         Err(CaseError::Photo(e)) if e.is_user_error() => {
             rerender(StatusCode::UNPROCESSABLE_ENTITY, &[], Some(e.to_string()))

@@ -1,4 +1,4 @@
-//! `faultbook bench`: a deterministic synthetic corpus (the shipped guides plus N cases with
+//! The benchmark itself: a deterministic synthetic corpus (the shipped guides plus N cases with
 //! alarm vocabularies from all five platforms), indexed by faultbook's tantivy index and by
 //! SQLite FTS5 (unicode61) side by side; index build time, query latency and relevance.
 
@@ -9,9 +9,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::content::{Library, Platform};
-use crate::search::relevance::{self, RelevanceQuery, RelevanceReport};
-use crate::search::{self, DocKind, IndexDoc, SearchIndex, SearchRequest};
+use faultbook::content::{Library, Platform};
+use faultbook::search::relevance::{self, RelevanceQuery, RelevanceReport};
+use faultbook::search::{self, DocKind, IndexDoc, SearchIndex, SearchRequest};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
