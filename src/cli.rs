@@ -109,8 +109,8 @@ mod accounts {
     use anyhow::Context;
 
     use super::{TokenAction, UserAction};
-    use crate::auth::audit::AuditEvent;
-    use crate::auth::store::{self, when, SessionTimeouts};
+    use crate::auth::audit::{AuditAction, AuditEvent};
+    use crate::auth::store::{self, SessionTimeouts};
     use crate::auth::{AuthService, Policy};
     use crate::config::Config;
 
@@ -155,24 +155,41 @@ mod accounts {
         match action {
             UserAction::Add { name, role } => {
                 let password = read_password(&name)?;
-                auth.add_user_audited(&name, role, &password, AuditEvent::cli("user.add", &name))
-                    .await?;
+                auth.add_user_audited(
+                    &name,
+                    role,
+                    &password,
+                    AuditEvent::cli(AuditAction::UserAdd, &name),
+                )
+                .await?;
                 println!("added {name} as {}", role.as_str());
             }
             UserAction::Passwd { name } => {
                 let password = read_password(&name)?;
-                auth.set_password(&name, &password, AuditEvent::cli("user.passwd", &name))
-                    .await?;
+                auth.set_password(
+                    &name,
+                    &password,
+                    AuditEvent::cli(AuditAction::UserPasswd, &name),
+                )
+                .await?;
                 println!("password of {name} changed; their sessions have ended");
             }
             UserAction::Disable { name } => {
-                auth.set_disabled(&name, true, AuditEvent::cli("user.disable", &name))
-                    .await?;
+                auth.set_disabled(
+                    &name,
+                    true,
+                    AuditEvent::cli(AuditAction::UserDisable, &name),
+                )
+                .await?;
                 println!("{name} is disabled and logged out everywhere");
             }
             UserAction::Enable { name } => {
-                auth.set_disabled(&name, false, AuditEvent::cli("user.enable", &name))
-                    .await?;
+                auth.set_disabled(
+                    &name,
+                    false,
+                    AuditEvent::cli(AuditAction::UserEnable, &name),
+                )
+                .await?;
                 println!("{name} may log in again");
             }
             UserAction::List => {
@@ -187,7 +204,7 @@ mod accounts {
                         u.name,
                         u.role.as_str(),
                         if u.disabled { "disabled" } else { "active" },
-                        when(u.created_at)
+                        u.created_at.human()
                     );
                 }
             }
@@ -200,7 +217,11 @@ mod accounts {
         match action {
             TokenAction::Create { name, role } => {
                 let (_, secret) = auth
-                    .create_token(&name, role, AuditEvent::cli("token.create", &name))
+                    .create_token(
+                        &name,
+                        role,
+                        AuditEvent::cli(AuditAction::TokenCreate, &name),
+                    )
                     .await?;
                 eprintln!(
                     "token {name} ({}) created; it is shown only this once:",
@@ -219,16 +240,16 @@ mod accounts {
                         "{:<24} {:<8} {:<17} {:<17} {}",
                         t.name,
                         t.role.as_str(),
-                        when(t.created_at),
-                        t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+                        t.created_at.human(),
+                        t.last_used_at.map_or_else(|| "never".into(), |t| t.human()),
                         t.revoked_at
-                            .map(|r| format!("revoked {}", when(r)))
+                            .map(|r| format!("revoked {}", r.human()))
                             .unwrap_or_else(|| "live".into())
                     );
                 }
             }
             TokenAction::Revoke { name } => {
-                auth.revoke_token(&name, AuditEvent::cli("token.revoke", &name))
+                auth.revoke_token(&name, AuditEvent::cli(AuditAction::TokenRevoke, &name))
                     .await?;
                 println!("token {name} revoked");
             }

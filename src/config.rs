@@ -1,11 +1,12 @@
 //! Typed configuration from flags and environment variables.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args};
+use clap::{ArgAction, Args, Parser};
 
-use crate::auth::net::IpRange;
+use crate::auth::net::{parse_net, IpNet};
+use crate::auth::Role;
 
 /// Settings every subcommand shares.
 #[derive(Debug, Clone, Args)]
@@ -36,6 +37,16 @@ pub struct Config {
     /// absolute links (copied links, QR codes, feeds, canonical tags).
     #[arg(long, env = "FAULTBOOK_BASE_URL", global = true)]
     pub base_url: Option<String>,
+    /// Host names this server answers to (comma-separated); a request naming another host in
+    /// Host or Origin is refused. Default: the loopback names and the --base-url host, or
+    /// without one also this machine's host name and addresses and the --addr host.
+    #[arg(
+        long,
+        env = "FAULTBOOK_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_hosts: Vec<String>,
     /// Sites allowed to frame guides with ?embed=1 (comma-separated origins, e.g. a wiki).
     #[arg(
         long,
@@ -59,9 +70,10 @@ pub struct Config {
         long,
         env = "FAULTBOOK_OPEN_INTAKE",
         value_delimiter = ',',
+        value_parser = parse_net,
         global = true
     )]
-    pub open_intake: Vec<IpRange>,
+    pub open_intake: Vec<IpNet>,
     /// Header naming the logged-in user, set by a single-sign-on proxy (e.g. X-Remote-User);
     /// honoured only from --trusted-proxy addresses.
     #[arg(long, env = "FAULTBOOK_TRUST_PROXY_HEADER", global = true)]
@@ -75,26 +87,29 @@ pub struct Config {
         long,
         env = "FAULTBOOK_PROXY_ROLES",
         value_delimiter = ',',
+        value_parser = parse_group_role,
         global = true
     )]
-    pub proxy_roles: Vec<String>,
+    pub proxy_roles: Vec<(String, Role)>,
     /// Role of a proxy user none of whose groups is mapped.
     #[arg(
         long,
         env = "FAULTBOOK_PROXY_DEFAULT_ROLE",
         default_value = "viewer",
+        value_parser = parse_role,
         global = true
     )]
-    pub proxy_default_role: String,
+    pub proxy_default_role: Role,
     /// Addresses of reverse proxies (CIDR, comma-separated) whose X-Forwarded-For and
     /// --trust-proxy-header are believed.
     #[arg(
         long,
         env = "FAULTBOOK_TRUSTED_PROXY",
         value_delimiter = ',',
+        value_parser = parse_net,
         global = true
     )]
-    pub trusted_proxy: Vec<IpRange>,
+    pub trusted_proxy: Vec<IpNet>,
     /// A session ends after this long unused (e.g. 30d, 12h).
     #[arg(long, env = "FAULTBOOK_SESSION_IDLE", default_value = "30d", value_parser = parse_span, global = true)]
     pub session_idle: i64,
@@ -202,48 +217,125 @@ impl Config {
             .is_some_and(|b| b.starts_with("https://"))
     }
 
-    /// `(group, role)` pairs from --proxy-roles; a malformed pair is reported at start.
-    pub fn proxy_role_map(&self) -> Result<Vec<(String, crate::auth::Role)>, String> {
-        self.proxy_roles
-            .iter()
-            .filter(|p| !p.trim().is_empty())
-            .map(|pair| {
-                let (group, role) = pair
-                    .split_once('=')
-                    .ok_or_else(|| format!("--proxy-roles: `{pair}` should be GROUP=ROLE"))?;
-                let role = crate::auth::Role::parse(role)
-                    .ok_or_else(|| format!("--proxy-roles: `{role}` is not a role"))?;
-                Ok((group.trim().to_string(), role))
-            })
-            .collect()
-    }
-
     pub fn index_dir(&self) -> PathBuf {
         self.data_dir.join("index")
     }
 
-    /// A configuration for a data folder and a content folder, everything else default.
+    /// A configuration for a data folder and a content folder, listening on a free loopback
+    /// port, everything else as the flags' defaults (and `FAULTBOOK_*` variables) say.
     pub fn for_dirs(data_dir: PathBuf, content_dir: PathBuf) -> Config {
-        Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir,
-            content_dir,
-            photo_dir: None,
-            base_url: None,
-            embed_allow: Vec::new(),
-            database_url: None,
-            guides_public: true,
-            cases_public: false,
-            open_intake: Vec::new(),
-            trust_proxy_header: None,
-            proxy_groups_header: None,
-            proxy_roles: Vec::new(),
-            proxy_default_role: "viewer".into(),
-            trusted_proxy: Vec::new(),
-            session_idle: 30 * 86_400,
-            session_max: 90 * 86_400,
-            write_limit: 120,
-            connections: ConnectionFlags::default(),
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            config: Config,
         }
+        let mut config = Flags::parse_from(["faultbook", "--addr", "127.0.0.1:0"]).config;
+        config.data_dir = data_dir;
+        config.content_dir = content_dir;
+        config
+    }
+
+    /// The host names requests may name: `--allowed-hosts`, else the loopback names and the
+    /// `--base-url` host, else the names a first start on the plant network is reached by.
+    pub fn served_hosts(&self) -> Vec<String> {
+        if !self.allowed_hosts.is_empty() {
+            return self
+                .allowed_hosts
+                .iter()
+                .map(|h| host_only(h))
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
+        // Loopback names name no other site, so they serve local checks and a proxy that
+        // forwards its own upstream address as Host (nginx's default) without opening any door.
+        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+            .map(String::from)
+            .to_vec();
+        if let Some(base) = &self.base_url {
+            let authority = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+            hosts.push(host_only(authority.split('/').next().unwrap_or("")));
+            return hosts;
+        }
+        hosts.push(host_only(&gethostname::gethostname().to_string_lossy()));
+        let mut addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
+            .map(|list| list.into_iter().map(|i| i.ip()).collect())
+            .unwrap_or_default();
+        addrs.push(self.addr.ip());
+        hosts.extend(
+            addrs
+                .iter()
+                .map(|ip| host_only(&SocketAddr::new(*ip, 0).to_string())),
+        );
+        hosts.retain(|h| !h.is_empty());
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+}
+
+/// The host part of a `Host` value or authority, lower-case, without port or trailing dot;
+/// IPv6 addresses keep their brackets.
+pub fn host_only(authority: &str) -> String {
+    let a = authority.trim();
+    let host = if let Some(rest) = a.strip_prefix('[') {
+        rest.split_once(']')
+            .map_or(String::new(), |(h, _)| format!("[{h}]"))
+    } else {
+        a.split(':').next().unwrap_or("").to_string()
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a role; choose viewer, tech, editor or admin"))
+}
+
+/// One `GROUP=ROLE` pair of --proxy-roles.
+fn parse_group_role(pair: &str) -> Result<(String, Role), String> {
+    let (group, role) = pair
+        .split_once('=')
+        .ok_or_else(|| format!("`{pair}` should be GROUP=ROLE"))?;
+    Ok((group.trim().to_string(), parse_role(role)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_only_drops_ports_and_keeps_brackets() {
+        assert_eq!(host_only("Example.COM:8080"), "example.com");
+        assert_eq!(host_only("[::1]:8080"), "[::1]");
+        assert_eq!(host_only("plant.example."), "plant.example");
+        assert_eq!(host_only("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn roles_are_parsed_with_the_flags() {
+        let c = Config::for_dirs("d".into(), "c".into());
+        assert_eq!(c.proxy_default_role, Role::Viewer);
+        assert_eq!(c.write_limit, 120);
+        assert_eq!(
+            parse_group_role("floor=tech"),
+            Ok(("floor".to_string(), Role::Tech))
+        );
+        assert!(parse_group_role("floor=boss").is_err());
+    }
+
+    #[test]
+    fn hosts_default_to_the_base_url_or_this_machine() {
+        let mut c = Config::for_dirs("d".into(), "c".into());
+        let hosts = c.served_hosts();
+        for h in ["localhost", "127.0.0.1", "[::1]"] {
+            assert!(hosts.contains(&h.to_string()), "{hosts:?}");
+        }
+        c.base_url = Some("https://faultbook.plant.example/".into());
+        assert_eq!(
+            c.served_hosts(),
+            vec!["localhost", "127.0.0.1", "[::1]", "faultbook.plant.example"]
+        );
+        c.allowed_hosts = vec!["a.example:8080".into(), "B.example".into()];
+        assert_eq!(c.served_hosts(), vec!["a.example", "b.example"]);
     }
 }

@@ -126,13 +126,6 @@ impl Application {
             );
         }
 
-        let proxy_roles = config.proxy_role_map().map_err(anyhow::Error::msg)?;
-        if crate::auth::Role::parse(&config.proxy_default_role).is_none() {
-            anyhow::bail!(
-                "--proxy-default-role `{}` is not a role; choose viewer, tech, editor or admin",
-                config.proxy_default_role
-            );
-        }
         if config.trust_proxy_header.is_some() && config.trusted_proxy.is_empty() {
             tracing::warn!("--trust-proxy-header is set but --trusted-proxy is empty: the header is ignored from every address");
         }
@@ -157,7 +150,7 @@ impl Application {
             db,
             config: Arc::new(config.clone()),
             auth,
-            proxy_roles: Arc::new(proxy_roles),
+            hosts: Arc::new(config.served_hosts()),
         };
         let listener = TcpListener::bind(config.addr)
             .await

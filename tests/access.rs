@@ -506,6 +506,7 @@ async fn session_cookie_rules_and_a_new_id_at_each_login() {
     let pw = user(&https.app_state, "bo", Role::Viewer).await;
     let res = browser()
         .post(https.url("/login"))
+        .header("Host", "faultbook.plant.example")
         .form(&[("username", "bo"), ("password", pw.as_str())])
         .send()
         .await
@@ -541,18 +542,22 @@ async fn an_expired_session_leads_back_to_login() {
         faultbook::auth::store::age_sessions(&app.app_state.db, 86_400)
             .await
             .expect("age");
-        sqlx::query("UPDATE sessions SET last_seen_at = strftime('%s','now')")
-            .execute(&app.app_state.db)
-            .await
-            .expect("touch");
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'",
+        )
+        .execute(&app.app_state.db)
+        .await
+        .expect("touch");
     }
     faultbook::auth::store::age_sessions(&app.app_state.db, 10)
         .await
         .expect("age");
-    sqlx::query("UPDATE sessions SET last_seen_at = strftime('%s','now')")
-        .execute(&app.app_state.db)
-        .await
-        .expect("touch");
+    sqlx::query(
+        "UPDATE sessions SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'",
+    )
+    .execute(&app.app_state.db)
+    .await
+    .expect("touch");
     assert_eq!(status(c.get(app.url("/cases"))).await, 303);
 }
 
@@ -662,7 +667,10 @@ async fn the_proxy_header_counts_only_from_a_trusted_proxy() {
     let trusted = spawn_app_with(|c| {
         c.trust_proxy_header = Some("X-Remote-User".into());
         c.proxy_groups_header = Some("X-Remote-Groups".into());
-        c.proxy_roles = vec!["scada-admins=admin".into(), "floor=tech".into()];
+        c.proxy_roles = vec![
+            ("scada-admins".into(), Role::Admin),
+            ("floor".into(), Role::Tech),
+        ];
         c.trusted_proxy = vec!["127.0.0.1/32".parse().expect("range")];
     })
     .await;
@@ -726,7 +734,7 @@ async fn the_proxy_header_counts_only_from_a_trusted_proxy() {
     let again = spawn_app_configured(trusted.data, content, |c| {
         c.trust_proxy_header = Some("X-Remote-User".into());
         c.proxy_groups_header = Some("X-Remote-Groups".into());
-        c.proxy_roles = vec!["floor=tech".into()];
+        c.proxy_roles = vec![("floor".into(), Role::Tech)];
         c.trusted_proxy = vec!["127.0.0.1/32".parse().expect("range")];
     })
     .await;
@@ -881,7 +889,8 @@ async fn the_audit_log_records_who_did_what() {
         .expect("text");
     for line in [
         format!("\"token:mes-line2\",\"tech\",\"127.0.0.1\",\"case.file\",\"{id}\""),
-        "\"anonymous\",\"\",\"127.0.0.1\",\"login.failed\",\"nobody\",\"no such user\"".to_string(),
+        "\"anonymous\",\"\",\"127.0.0.1\",\"login.failed\",\"unknown user (sha256 ".to_string(),
+        ")\",\"no such user\"".to_string(),
         "\"boss\",\"admin\",\"127.0.0.1\",\"login\",\"boss\"".to_string(),
         "\"boss\",\"admin\",\"127.0.0.1\",\"user.add\",\"newtech\",\"role tech\"".to_string(),
         format!("\"ed\",\"editor\",\"127.0.0.1\",\"case.close\",\"{id}\""),

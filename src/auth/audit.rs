@@ -4,12 +4,12 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{AuthError, Caller};
 use crate::db::Db;
+use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
     pub id: i64,
-    /// Unix seconds.
-    pub at: i64,
+    pub at: Timestamp,
     pub actor: String,
     pub role: String,
     pub addr: String,
@@ -21,25 +21,71 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// The time to the second, in UTC, as the audit page and its CSV show it.
     pub fn at_rfc3339(&self) -> String {
-        chrono::DateTime::from_timestamp(self.at, 0)
-            .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
-            .unwrap_or_default()
+        self.at.datetime().format("%Y-%m-%d %H:%M:%SZ").to_string()
+    }
+}
+
+/// What an audit entry records; `as_str` is the text stored and filtered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    SetupAdmin,
+    Login,
+    LoginFailed,
+    Logout,
+    LogoutEverywhere,
+    PasswordChange,
+    UserAdd,
+    UserRole,
+    UserDisable,
+    UserEnable,
+    UserPasswd,
+    TokenCreate,
+    TokenRevoke,
+    CaseFile,
+    CaseAttach,
+    CaseEdit,
+    CaseClose,
+    CaseReopen,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SetupAdmin => "setup.admin",
+            AuditAction::Login => "login",
+            AuditAction::LoginFailed => "login.failed",
+            AuditAction::Logout => "logout",
+            AuditAction::LogoutEverywhere => "logout.everywhere",
+            AuditAction::PasswordChange => "password.change",
+            AuditAction::UserAdd => "user.add",
+            AuditAction::UserRole => "user.role",
+            AuditAction::UserDisable => "user.disable",
+            AuditAction::UserEnable => "user.enable",
+            AuditAction::UserPasswd => "user.passwd",
+            AuditAction::TokenCreate => "token.create",
+            AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::CaseFile => "case.file",
+            AuditAction::CaseAttach => "case.attach",
+            AuditAction::CaseEdit => "case.edit",
+            AuditAction::CaseClose => "case.close",
+            AuditAction::CaseReopen => "case.reopen",
+        }
     }
 }
 
 /// One thing that happened, before it is written.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub actor: String,
     pub role: String,
     pub addr: String,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub target: String,
     pub detail: String,
 }
 
 impl AuditEvent {
-    pub fn by(caller: &Caller, action: &'static str, target: impl Into<String>) -> AuditEvent {
+    pub fn by(caller: &Caller, action: AuditAction, target: impl Into<String>) -> AuditEvent {
         AuditEvent {
             actor: caller.actor(),
             role: caller
@@ -54,7 +100,7 @@ impl AuditEvent {
     }
 
     /// An action taken on the server's command line.
-    pub fn cli(action: &'static str, target: impl Into<String>) -> AuditEvent {
+    pub fn cli(action: AuditAction, target: impl Into<String>) -> AuditEvent {
         AuditEvent {
             actor: "cli".into(),
             role: "admin".into(),
@@ -76,17 +122,17 @@ pub async fn record(db: &Db, e: AuditEvent) {
     let res = sqlx::query(
         "INSERT INTO audit_log (at, actor, role, addr, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(chrono::Utc::now().timestamp())
+    .bind(Timestamp::now())
     .bind(&e.actor)
     .bind(&e.role)
     .bind(&e.addr)
-    .bind(e.action)
+    .bind(e.action.as_str())
     .bind(e.target.chars().take(500).collect::<String>())
     .bind(e.detail.chars().take(2000).collect::<String>())
     .execute(db)
     .await;
     if let Err(err) = res {
-        tracing::error!(action = e.action, actor = %e.actor, "cannot write the audit log: {err}");
+        tracing::error!(action = e.action.as_str(), actor = %e.actor, "cannot write the audit log: {err}");
     }
 }
 
@@ -97,8 +143,8 @@ pub struct AuditFilter {
     /// An action, or a prefix ending in `.` such as `case.`.
     pub action: Option<String>,
     pub addr: Option<String>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
     /// Only case actions (what editors may see).
     pub cases_only: bool,
     /// Entries older than this id (for paging).

@@ -2,19 +2,21 @@
 //! tokens, the first-run setup link, rate limits and the audit log. Knows nothing of HTTP.
 
 pub mod audit;
+mod caller;
 pub mod net;
 pub mod password;
 pub mod ratelimit;
 pub mod store;
 
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use audit::AuditEvent;
-use net::IpRange;
+pub use caller::{Caller, Identity, SessionRef};
+
+use audit::{AuditAction, AuditEvent};
+use net::IpNet;
 use password::PasswordHasher;
-use ratelimit::{LoginBackoff, RateDecision, WindowLimiter};
+use ratelimit::{LoginThrottle, RateDecision, WindowLimiter};
 use store::{NewSession, SessionTimeouts, User};
 
 use crate::db::Db;
@@ -104,84 +106,13 @@ pub enum Permission {
     Account,
 }
 
-/// Who is asking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
-    Anonymous,
-    User {
-        id: String,
-        name: String,
-    },
-    Token {
-        name: String,
-    },
-    /// A person named by a trusted single-sign-on proxy.
-    Proxy {
-        name: String,
-    },
-}
-
-/// The person or script behind one request, as the web layer established it.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub identity: Identity,
-    pub role: Option<Role>,
-    /// The client's address (behind a trusted proxy, the one it forwarded).
-    pub addr: IpAddr,
-    /// The session's id hash and form token, when a session cookie authenticated the request.
-    pub session: Option<(String, String)>,
-    /// The form token for proxy-authenticated people, who have no session.
-    pub proxy_csrf: Option<String>,
-}
-
-impl Caller {
-    pub fn anonymous(addr: IpAddr) -> Caller {
-        Caller {
-            identity: Identity::Anonymous,
-            role: None,
-            addr,
-            session: None,
-            proxy_csrf: None,
-        }
-    }
-
-    /// The name the audit log records.
-    pub fn actor(&self) -> String {
-        match &self.identity {
-            Identity::Anonymous => "anonymous".into(),
-            Identity::User { name, .. } => name.clone(),
-            Identity::Token { name } => format!("token:{name}"),
-            Identity::Proxy { name } => format!("proxy:{name}"),
-        }
-    }
-
-    /// The name shown on the page ("Signed in as …"), if any.
-    pub fn display_name(&self) -> Option<&str> {
-        match &self.identity {
-            Identity::Anonymous => None,
-            Identity::User { name, .. } | Identity::Token { name } | Identity::Proxy { name } => {
-                Some(name)
-            }
-        }
-    }
-
-    /// The token every state-changing form of this caller must carry.
-    pub fn csrf_token(&self) -> &str {
-        self.session
-            .as_ref()
-            .map(|(_, t)| t.as_str())
-            .or(self.proxy_csrf.as_deref())
-            .unwrap_or("")
-    }
-}
-
 /// The site's access settings.
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub guides_public: bool,
     pub cases_public: bool,
     /// Networks whose machines may file cases without logging in.
-    pub open_intake: Vec<IpRange>,
+    pub open_intake: Vec<IpNet>,
 }
 
 impl Policy {
@@ -210,6 +141,16 @@ pub enum LoginOutcome {
     Limited(RateDecision),
 }
 
+/// How a change of one's own password ended.
+#[derive(Debug)]
+pub enum PasswordChange {
+    Changed,
+    /// The current password was not right.
+    WrongCurrent,
+    /// Too many wrong guesses: wait.
+    Limited(RateDecision),
+}
+
 /// A first-run link's secret, valid for one hour.
 struct SetupToken {
     secret: String,
@@ -223,8 +164,7 @@ pub struct AuthService {
     pub policy: Arc<Policy>,
     pub hasher: PasswordHasher,
     pub timeouts: SessionTimeouts,
-    login_by_account: Arc<LoginBackoff>,
-    login_by_addr: Arc<LoginBackoff>,
+    guesses: Arc<LoginThrottle>,
     pub writes: Arc<WindowLimiter>,
     setup: Arc<Mutex<Option<SetupToken>>>,
     /// Key for proxy users' form tokens, kept in the database so that open forms survive a
@@ -248,9 +188,7 @@ impl AuthService {
             // One hash at a time: on a small server the other cores stay free for search.
             hasher: PasswordHasher::new(1),
             timeouts,
-            login_by_account: Arc::new(LoginBackoff::new(5)),
-            // Floor tablets behind one NAT address share this budget, so it is larger.
-            login_by_addr: Arc::new(LoginBackoff::new(20)),
+            guesses: Arc::new(LoginThrottle::new()),
             writes: Arc::new(WindowLimiter::per_minute(writes_per_minute)),
             setup: Arc::new(Mutex::new(None)),
             proxy_secret: Arc::new(proxy_secret),
@@ -288,6 +226,19 @@ impl AuthService {
             .is_some_and(|t| Instant::now() < t.expires && store::same_secret(&t.secret, secret))
     }
 
+    /// Takes the live setup secret if it is this one, so that no other request can use it.
+    fn claim_setup(&self, secret: &str) -> Option<SetupToken> {
+        let mut guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
+        let live = guard
+            .as_ref()
+            .is_some_and(|t| Instant::now() < t.expires && store::same_secret(&t.secret, secret));
+        if live {
+            guard.take()
+        } else {
+            None
+        }
+    }
+
     /// Creates the first admin through the setup link, which then stops working.
     pub async fn complete_setup(
         &self,
@@ -297,15 +248,28 @@ impl AuthService {
         caller: &Caller,
         user_agent: &str,
     ) -> Result<Option<(User, NewSession)>, AuthError> {
-        if !self.setup_valid(secret) || store::admin_exists(&self.db).await? {
+        // Claimed before anything is awaited: of requests racing on one link, one goes on and
+        // the others find no link. A refused name or password gives the link back.
+        let Some(claimed) = self.claim_setup(secret) else {
             return Ok(None);
-        }
-        let mut event = AuditEvent::by(caller, "setup.admin", name.trim());
+        };
+        let mut event = AuditEvent::by(caller, AuditAction::SetupAdmin, name.trim());
         event.actor = "setup-link".into();
-        let user = self
-            .add_user_audited(name, Role::Admin, password, event)
-            .await?;
-        *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let added = match store::admin_exists(&self.db).await {
+            Ok(false) => {
+                self.add_user_audited(name, Role::Admin, password, event)
+                    .await
+            }
+            Ok(true) => return Ok(None),
+            Err(e) => Err(e),
+        };
+        let user = match added {
+            Ok(user) => user,
+            Err(e) => {
+                *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = Some(claimed);
+                return Err(e);
+            }
+        };
         let session =
             store::create_session(&self.db, &user, &caller.addr.to_string(), user_agent).await?;
         Ok(Some((user, session)))
@@ -320,16 +284,11 @@ impl AuthService {
         caller: &Caller,
         user_agent: &str,
     ) -> Result<LoginOutcome, AuthError> {
-        let account_key = name.trim().to_lowercase();
+        let attempt = match self.guesses.reserve(name, caller.addr) {
+            Ok(attempt) => attempt,
+            Err(wait) => return Ok(LoginOutcome::Limited(wait)),
+        };
         let addr_key = caller.addr.to_string();
-        for d in [
-            self.login_by_account.check(&account_key),
-            self.login_by_addr.check(&addr_key),
-        ] {
-            if !d.allowed {
-                return Ok(LoginOutcome::Limited(d));
-            }
-        }
         let user = store::find_user(&self.db, name.trim()).await?;
         let usable = user.as_ref().filter(|u| !u.disabled);
         let ok = self
@@ -338,7 +297,7 @@ impl AuthService {
             .await?;
         match (ok, usable) {
             (true, Some(user)) => {
-                self.login_by_account.clear(&account_key);
+                attempt.succeeded();
                 let session = store::create_session(&self.db, user, &addr_key, user_agent).await?;
                 let as_user = Caller {
                     identity: Identity::User {
@@ -348,12 +307,14 @@ impl AuthService {
                     role: Some(user.role),
                     ..caller.clone()
                 };
-                audit::record(&self.db, AuditEvent::by(&as_user, "login", &user.name)).await;
+                audit::record(
+                    &self.db,
+                    AuditEvent::by(&as_user, AuditAction::Login, &user.name),
+                )
+                .await;
                 Ok(LoginOutcome::LoggedIn(user.clone(), session))
             }
             _ => {
-                self.login_by_account.fail(&account_key);
-                self.login_by_addr.fail(&addr_key);
                 let detail = if user.is_none() {
                     "no such user"
                 } else if usable.is_none() {
@@ -365,8 +326,8 @@ impl AuthService {
                     &self.db,
                     AuditEvent::by(
                         caller,
-                        "login.failed",
-                        name.chars().take(64).collect::<String>(),
+                        AuditAction::LoginFailed,
+                        self.loggable_name(name, &user),
                     )
                     .detail(detail),
                 )
@@ -377,9 +338,13 @@ impl AuthService {
     }
 
     pub async fn logout(&self, caller: &Caller) -> Result<(), AuthError> {
-        if let Some((id_hash, _)) = &caller.session {
-            store::delete_session(&self.db, id_hash).await?;
-            audit::record(&self.db, AuditEvent::by(caller, "logout", caller.actor())).await;
+        if let Some(session) = &caller.session {
+            store::delete_session(&self.db, &session.id_hash).await?;
+            audit::record(
+                &self.db,
+                AuditEvent::by(caller, AuditAction::Logout, caller.actor()),
+            )
+            .await;
         }
         Ok(())
     }
@@ -392,42 +357,61 @@ impl AuthService {
         let n = store::delete_user_sessions(&self.db, id).await?;
         audit::record(
             &self.db,
-            AuditEvent::by(caller, "logout.everywhere", caller.actor())
+            AuditEvent::by(caller, AuditAction::LogoutEverywhere, caller.actor())
                 .detail(format!("{n} sessions ended")),
         )
         .await;
         Ok(n)
     }
 
-    /// Changes the caller's own password after checking the current one.
+    /// The name a failed login is recorded under: an account's own name, or for a name no
+    /// account has (often a password typed into the wrong field) a keyed hash that tells
+    /// repeated tries apart without revealing what was typed.
+    fn loggable_name(&self, typed: &str, account: &Option<User>) -> String {
+        match account {
+            Some(user) => user.name.clone(),
+            None => {
+                let keyed = store::sha256_hex(&format!("login-name:{}:{typed}", self.proxy_secret));
+                format!("unknown user (sha256 {})", &keyed[..12])
+            }
+        }
+    }
+
+    /// Changes the caller's own password after checking the current one, which is throttled
+    /// like a login.
     pub async fn change_own_password(
         &self,
         caller: &Caller,
         current: &str,
         new: &str,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<PasswordChange, AuthError> {
         let Some(name) = caller.display_name() else {
-            return Ok(false);
+            return Ok(PasswordChange::WrongCurrent);
         };
         let Some(user) = store::find_user(&self.db, name).await? else {
-            return Ok(false);
+            return Ok(PasswordChange::WrongCurrent);
+        };
+        let attempt = match self.guesses.reserve(&user.name, caller.addr) {
+            Ok(attempt) => attempt,
+            Err(wait) => return Ok(PasswordChange::Limited(wait)),
         };
         if !self
             .hasher
             .verify(current, Some(&user.password_hash))
             .await?
         {
-            return Ok(false);
+            return Ok(PasswordChange::WrongCurrent);
         }
+        attempt.succeeded();
         password::check_strength(new, &user.name).map_err(AuthError::WeakPassword)?;
         let hash = self.hasher.hash(new).await?;
         store::set_password(&self.db, &user, &hash).await?;
         audit::record(
             &self.db,
-            AuditEvent::by(caller, "password.change", &user.name),
+            AuditEvent::by(caller, AuditAction::PasswordChange, &user.name),
         )
         .await;
-        Ok(true)
+        Ok(PasswordChange::Changed)
     }
 
     // ---------- users and tokens (admin page and command line) ----------
@@ -439,8 +423,13 @@ impl AuthService {
         password: &str,
         by: &Caller,
     ) -> Result<User, AuthError> {
-        self.add_user_audited(name, role, password, AuditEvent::by(by, "user.add", name))
-            .await
+        self.add_user_audited(
+            name,
+            role,
+            password,
+            AuditEvent::by(by, AuditAction::UserAdd, name),
+        )
+        .await
     }
 
     pub async fn add_user_audited(

@@ -8,23 +8,13 @@ use uuid::Uuid;
 
 use super::{AuthError, Role};
 use crate::db::Db;
-
-pub fn now_unix() -> i64 {
-    chrono::Utc::now().timestamp()
-}
+use crate::time::Timestamp;
 
 /// A random secret as hex, from the operating system's generator.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
     hex::encode(buf)
-}
-
-/// Unix seconds as people read them in pages, lists and the command line.
-pub fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
 
 pub fn sha256_hex(s: &str) -> String {
@@ -63,7 +53,7 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub disabled: bool,
-    pub created_at: i64,
+    pub created_at: Timestamp,
     pub password_hash: String,
 }
 
@@ -94,7 +84,7 @@ pub async fn add_user(db: &Db, name: &str, role: Role, hash: &str) -> Result<Use
     if !valid_name(name) {
         return Err(AuthError::BadName(name.to_string()));
     }
-    let now = now_unix();
+    let now = Timestamp::now();
     let id = Uuid::now_v7().to_string();
     let res = sqlx::query(
         "INSERT INTO users (id, name, role, password_hash, disabled, created_at, password_set_at) \
@@ -155,7 +145,7 @@ pub async fn set_password(db: &Db, user: &User, hash: &str) -> Result<(), AuthEr
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET password_hash = ?, password_set_at = ? WHERE id = ?")
         .bind(hash)
-        .bind(now_unix())
+        .bind(Timestamp::now())
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
@@ -215,15 +205,15 @@ pub struct LiveSession {
     pub id_hash: String,
     pub csrf_token: String,
     pub user: User,
-    pub created_at: i64,
-    pub last_seen_at: i64,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
 }
 
 #[derive(Debug, Clone)]
 pub struct SessionSummary {
     pub id_hash: String,
-    pub created_at: i64,
-    pub last_seen_at: i64,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
     pub addr: String,
     pub user_agent: String,
 }
@@ -236,7 +226,7 @@ pub async fn create_session(
 ) -> Result<NewSession, AuthError> {
     let cookie_value = random_hex(32);
     let csrf_token = random_hex(32);
-    let now = now_unix();
+    let now = Timestamp::now();
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, addr, user_agent) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -277,17 +267,18 @@ pub async fn live_session(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let user = user_from_row(&row)?;
-    let created_at: i64 = row.try_get("s_created")?;
-    let last_seen_at: i64 = row.try_get("last_seen_at")?;
-    let now = now_unix();
+    let created_at: Timestamp = row.try_get("s_created")?;
+    let last_seen_at: Timestamp = row.try_get("last_seen_at")?;
+    let now = Timestamp::now();
+    let idle = now.unix() - last_seen_at.unix();
     if user.disabled
-        || now - last_seen_at > timeouts.idle_secs
-        || now - created_at > timeouts.absolute_secs
+        || idle > timeouts.idle_secs
+        || now.unix() - created_at.unix() > timeouts.absolute_secs
     {
         delete_session(db, &id_hash).await?;
         return Ok(None);
     }
-    if now - last_seen_at >= 60 {
+    if idle >= 60 {
         sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
             .bind(now)
             .bind(&id_hash)
@@ -341,13 +332,21 @@ pub async fn user_sessions(db: &Db, user_id: &str) -> Result<Vec<SessionSummary>
         .map_err(Into::into)
 }
 
-/// Test support: moves a session's clock back, as if it had been idle that long.
+/// Test support: moves every session's clock back, as if it had been idle that long.
 pub async fn age_sessions(db: &Db, secs: i64) -> Result<(), AuthError> {
-    sqlx::query("UPDATE sessions SET created_at = created_at - ?, last_seen_at = last_seen_at - ?")
-        .bind(secs)
-        .bind(secs)
-        .execute(db)
+    let rows = sqlx::query("SELECT id_hash, created_at, last_seen_at FROM sessions")
+        .fetch_all(db)
         .await?;
+    for r in rows {
+        let created: Timestamp = r.try_get("created_at")?;
+        let seen: Timestamp = r.try_get("last_seen_at")?;
+        sqlx::query("UPDATE sessions SET created_at = ?, last_seen_at = ? WHERE id_hash = ?")
+            .bind(created.plus_secs(-secs))
+            .bind(seen.plus_secs(-secs))
+            .bind(r.try_get::<String, _>("id_hash")?)
+            .execute(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -358,10 +357,10 @@ pub struct ApiToken {
     pub id: String,
     pub name: String,
     pub role: Role,
-    pub created_at: i64,
+    pub created_at: Timestamp,
     pub created_by: String,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
 }
 
 fn token_from_row(r: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
@@ -397,7 +396,7 @@ pub async fn create_token(
         id: Uuid::now_v7().to_string(),
         name: name.to_string(),
         role,
-        created_at: now_unix(),
+        created_at: Timestamp::now(),
         created_by: created_by.to_string(),
         last_used_at: None,
         revoked_at: None,
@@ -436,8 +435,11 @@ pub async fn token_by_secret(db: &Db, secret: &str) -> Result<Option<ApiToken>, 
     let Some(token) = row.as_ref().map(token_from_row).transpose()? else {
         return Ok(None);
     };
-    let now = now_unix();
-    if token.last_used_at.is_none_or(|t| now - t >= 60) {
+    let now = Timestamp::now();
+    if token
+        .last_used_at
+        .is_none_or(|t| now.unix() - t.unix() >= 60)
+    {
         sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
             .bind(now)
             .bind(&token.id)
@@ -460,7 +462,7 @@ pub async fn list_tokens(db: &Db) -> Result<Vec<ApiToken>, AuthError> {
 pub async fn revoke_token(db: &Db, name: &str) -> Result<bool, AuthError> {
     Ok(
         sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL")
-            .bind(now_unix())
+            .bind(Timestamp::now())
             .bind(name)
             .execute(db)
             .await?

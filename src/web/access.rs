@@ -1,21 +1,25 @@
 //! Who is asking, and may they: the caller is established once per request (bearer token,
-//! trusted proxy header, or session cookie), state-changing requests are checked for their form
-//! token and origin and counted against the write limit, and each route group demands a
-//! permission.
+//! trusted proxy header, or session cookie), requests naming a host this server does not serve
+//! are refused, state-changing requests are checked for their origin, each route group demands
+//! a permission and counts permitted writes, and forms are checked for their token by the
+//! `CsrfForm` extractor.
 
+use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::Bytes;
+use cookie::{Cookie, SameSite};
+use serde::de::DeserializeOwned;
 
 use super::{AppError, AppState};
 use crate::auth::ratelimit::RateDecision;
-use crate::auth::{net, store, Caller, Identity, Permission, Role};
+use crate::auth::{net, store, Caller, Identity, Permission, Role, SessionRef};
+use crate::config::host_only;
 
 /// The form field, and the header scripts may use instead.
 pub const CSRF_FIELD: &str = "csrf_token";
@@ -30,35 +34,36 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
+fn cookie_header(state: &AppState, value: String, max_age_secs: i64) -> HeaderValue {
+    let cookie = Cookie::build((cookie_name(state), value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.https())
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
+}
+
 /// `Set-Cookie` for a new session: it lives as long as the session may.
 pub fn session_cookie(state: &AppState, value: &str) -> HeaderValue {
-    let secure = if state.config.https() { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        cookie_name(state),
-        state.config.session_max
-    );
-    HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static(""))
+    cookie_header(state, value.to_string(), state.config.session_max)
 }
 
 pub fn clear_cookie(state: &AppState) -> HeaderValue {
-    let secure = if state.config.https() { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        cookie_name(state)
-    );
-    HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static(""))
+    cookie_header(state, String::new(), 0)
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the named cookie among the request's `Cookie` headers.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -96,6 +101,12 @@ fn unauthorized(message: &str) -> Response {
 /// A 429 with the headers plant integration wrappers read.
 pub fn too_many(path: &str, d: &RateDecision, message: String) -> Response {
     let mut res = error_for(path, AppError::TooManyRequests(message));
+    rate_headers(&mut res, d);
+    res
+}
+
+/// `Retry-After` and the `X-RateLimit-*` headers of a decision.
+pub fn rate_headers(res: &mut Response, d: &RateDecision) {
     let h = res.headers_mut();
     for (name, value) in [
         ("retry-after", d.retry_after_secs()),
@@ -105,7 +116,6 @@ pub fn too_many(path: &str, d: &RateDecision, message: String) -> Response {
     ] {
         h.insert(name, HeaderValue::from(value));
     }
-    res
 }
 
 /// The client's address: the peer, or behind a trusted proxy the last address it forwarded.
@@ -130,7 +140,7 @@ fn client_addr(state: &AppState, req: &Request) -> (IpAddr, bool) {
 
 /// The role a proxy user gets from their groups: the highest mapped one, else the default.
 fn proxy_role(state: &AppState, headers: &HeaderMap) -> Role {
-    let default = Role::parse(&state.config.proxy_default_role).unwrap_or(Role::Viewer);
+    let default = state.config.proxy_default_role;
     let Some(groups_header) = &state.config.proxy_groups_header else {
         return default;
     };
@@ -143,6 +153,7 @@ fn proxy_role(state: &AppState, headers: &HeaderMap) -> Role {
         .filter(|g| !g.is_empty())
         .collect();
     state
+        .config
         .proxy_roles
         .iter()
         .filter(|(group, _)| groups.iter().any(|g| g.eq_ignore_ascii_case(group)))
@@ -151,9 +162,40 @@ fn proxy_role(state: &AppState, headers: &HeaderMap) -> Role {
         .unwrap_or(default)
 }
 
-/// Establishes the caller of every request, then guards state-changing requests.
+/// Is this a host name the server answers to? Only then may it go into links and QR codes.
+fn host_served(state: &AppState, authority: &str) -> bool {
+    let host = host_only(authority);
+    state.hosts.contains(&host)
+}
+
+/// A request naming a host this server does not serve gets a 400 saying which flag to set.
+fn check_host(state: &AppState, req: &Request) -> Result<(), Box<Response>> {
+    let named = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    match named {
+        Some(host) if !host_served(state, &host) => Err(Box::new(error_for(
+            req.uri().path(),
+            AppError::BadRequest(format!(
+                "This server does not answer to the host name `{}`. If that is its name on your network, start it with --allowed-hosts {} (or set --base-url).",
+                host_only(&host),
+                host_only(&host)
+            )),
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Establishes the caller of every request, refuses foreign hosts and origins, and marks the
+/// answer private when it depends on who asked.
 pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    if let Err(res) = check_host(&state, &req) {
+        return *res;
+    }
     let (addr, from_proxy) = client_addr(&state, &req);
     let mut caller = Caller::anonymous(addr);
     let mut stale_cookie = false;
@@ -193,62 +235,30 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
             name: name.to_string(),
         };
     } else if let Some(value) = cookie_value(headers, cookie_name(&state)) {
-        match store::live_session(&state.db, value, state.auth.timeouts).await {
+        match store::live_session(&state.db, &value, state.auth.timeouts).await {
             Ok(Some(s)) => {
                 caller.identity = Identity::User {
                     id: s.user.id.clone(),
                     name: s.user.name.clone(),
                 };
                 caller.role = Some(s.user.role);
-                caller.session = Some((s.id_hash, s.csrf_token));
+                caller.session = Some(SessionRef {
+                    id_hash: s.id_hash,
+                    csrf_token: s.csrf_token,
+                });
             }
             Ok(None) => stale_cookie = true,
             Err(e) => return error_for(&path, e.into()),
         }
     }
 
-    let mut req = req;
     if !is_safe(req.method()) {
         if let Err(res) = same_origin(&state, req.headers(), &path) {
             return *res;
         }
-        // Logging in (again, or as someone else) replaces the session, so it needs none.
-        let expected = caller.csrf_token().to_string();
-        if !expected.is_empty() && !starts_a_session(&path) {
-            let (back, submitted) = match submitted_csrf(req).await {
-                Ok(pair) => pair,
-                Err(res) => return *res,
-            };
-            req = back;
-            if !submitted.is_some_and(|s| store::same_secret(&s, &expected)) {
-                return error_for(
-                    &path,
-                    AppError::Forbidden(
-                        "This form's security token is missing or out of date (for example after logging in again). Nothing was saved; go back, reload the page and send it again.".into(),
-                    ),
-                );
-            }
-        }
-        if counts_as_write(&path) {
-            let key = match &caller.identity {
-                Identity::Token { name } => format!("token:{name}"),
-                _ => format!("addr:{addr}"),
-            };
-            let d = state.auth.writes.hit(&key);
-            if !d.allowed {
-                return too_many(
-                    &path,
-                    &d,
-                    format!(
-                        "Too many changes from here: at most {} a minute. Try again in {} seconds.",
-                        d.limit,
-                        d.retry_after_secs()
-                    ),
-                );
-            }
-        }
     }
 
+    let mut req = req;
     let signed_in = caller.role.is_some();
     req.extensions_mut().insert(caller);
     let mut res = next.run(req).await;
@@ -262,35 +272,52 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
         res.headers_mut()
             .append(header::SET_COOKIE, clear_cookie(&state));
     }
+    mark_private(&path, signed_in, &mut res);
     res
 }
 
-/// Logins and logouts have their own limits.
-fn counts_as_write(path: &str) -> bool {
-    !(path == "/login" || path == "/logout" || path.starts_with("/setup/"))
+/// Paths that carry case records or account data whoever asks (a login page for the anonymous).
+fn private_path(path: &str) -> bool {
+    path == "/cases"
+        || path.starts_with("/cases/")
+        || path.starts_with("/cases.")
+        || path.starts_with("/api/cases")
+        || path == "/account"
+        || path.starts_with("/account/")
+        || path.starts_with("/admin/")
+        || path == "/api/csrf"
 }
 
-fn starts_a_session(path: &str) -> bool {
-    path == "/login" || path.starts_with("/setup/")
+/// The one cache decision: an answer made for a logged-in caller, or on a private path, is kept
+/// by no cache (the service worker's Cache API copies are not affected by `no-store`); every
+/// other answer may differ by cookie and token, so shared caches key on them. Static assets and
+/// answers that chose their own caching keep it.
+fn mark_private(path: &str, signed_in: bool, res: &mut Response) {
+    if path.starts_with("/static/") || path == "/sw.js" {
+        return;
+    }
+    let h = res.headers_mut();
+    h.append(
+        header::VARY,
+        HeaderValue::from_static("Cookie, Authorization"),
+    );
+    if (signed_in || private_path(path)) && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
 }
 
-/// A state-changing request that names its origin must come from this site.
+/// A state-changing request that names its origin must come from a host this server serves.
 fn same_origin(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), Box<Response>> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let ours = state
-        .config
-        .base_url
-        .as_deref()
-        .map(|b| b.trim_end_matches('/').to_string());
-    let matches_host = host.is_some_and(|h| {
-        origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h))
-    });
-    if matches_host || ours.is_some_and(|o| o.eq_ignore_ascii_case(origin)) {
+    let served = origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| host_served(state, authority));
+    if served {
         Ok(())
     } else {
         Err(Box::new(error_for(
@@ -302,78 +329,91 @@ fn same_origin(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), 
     }
 }
 
-/// Reads the form token from the header, a URL-encoded body, or the first part of a multipart
-/// body (forms put it first), and gives back a request whose body is whole again.
-async fn submitted_csrf(req: Request) -> Result<(Request, Option<String>), Box<Response>> {
-    if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        let v = v.to_string();
-        return Ok((req, Some(v)));
+// ---------- form tokens ----------
+
+fn csrf_refused() -> AppError {
+    AppError::Forbidden(
+        "This form's security token is missing or out of date (for example after logging in again). Nothing was saved; go back, reload the page and send it again.".into(),
+    )
+}
+
+/// Checks a state-changing request's form token: from the `X-CSRF-Token` header, else from
+/// `field` (the form's `csrf_token`). Callers without a cookie session or proxy login (bearer
+/// tokens, the anonymous) need none. The multipart reader of case filing calls this with the
+/// field it read.
+pub fn check_csrf(
+    caller: &Caller,
+    headers: &HeaderMap,
+    field: Option<&str>,
+) -> Result<(), AppError> {
+    if !caller.needs_csrf() {
+        return Ok(());
     }
-    let path = req.uri().path().to_string();
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
+    let submitted = headers
+        .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let (parts, body) = req.into_parts();
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        let bytes = axum::body::to_bytes(body, 1024 * 1024).await.map_err(|_| {
-            Box::new(error_for(
-                &path,
-                AppError::PayloadTooLarge("The form is over 1 MB.".into()),
-            ))
-        })?;
-        let token = form_urlencoded::parse(&bytes)
+        .or(field);
+    if submitted.is_some_and(|s| caller.csrf_matches(s)) {
+        Ok(())
+    } else {
+        Err(csrf_refused())
+    }
+}
+
+/// A URL-encoded form whose `csrf_token` (or `X-CSRF-Token` header) has been checked against
+/// the caller's: the body is read once, checked, then deserialized into `T`.
+pub struct CsrfForm<T>(pub T);
+
+/// Forms of one button (log out, revoke) carry only their token.
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+impl<T, S> FromRequest<S> for CsrfForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let caller = caller_of(&req);
+        let headers = req.headers().clone();
+        let is_form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        if !is_form && !body.is_empty() {
+            return Err(AppError::BadRequest(
+                "Send this form as application/x-www-form-urlencoded.".into(),
+            ));
+        }
+        let field = form_urlencoded::parse(&body)
             .find(|(k, _)| k == CSRF_FIELD)
             .map(|(_, v)| v.into_owned());
-        return Ok((Request::from_parts(parts, Body::from(bytes)), token));
+        check_csrf(&caller, &headers, field.as_deref())?;
+        serde_urlencoded::from_bytes(&body)
+            .map(CsrfForm)
+            .map_err(|e| AppError::Unprocessable(format!("The form is not valid: {e}.")))
     }
-    if let Some(boundary) = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("boundary="))
-        .map(|b| b.trim_matches('"').to_string())
-        .filter(|_| content_type.starts_with("multipart/form-data"))
-    {
-        let mut stream = body.into_data_stream();
-        let mut buf = BytesMut::new();
-        let mut token = None;
-        while buf.len() < 16 * 1024 {
-            match stream.next().await {
-                Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
-                Some(Err(_)) | None => break,
-            }
-            if let Some(found) = first_part_field(&buf, &boundary) {
-                token = found;
-                break;
-            }
-        }
-        let head: Bytes = buf.freeze();
-        let rest =
-            futures_util::stream::once(async move { Ok::<Bytes, axum::Error>(head) }).chain(stream);
-        return Ok((Request::from_parts(parts, Body::from_stream(rest)), token));
-    }
-    Ok((Request::from_parts(parts, body), None))
 }
 
-/// `Some(token)` once the first part is complete: its value if it is the `csrf_token` field,
-/// else `Some(None)`. `None` while more bytes are needed.
-fn first_part_field(buf: &[u8], boundary: &str) -> Option<Option<String>> {
-    let delim = format!("--{boundary}");
-    let start = find(buf, delim.as_bytes())? + delim.len();
-    let after = &buf[start..];
-    let headers_end = find(after, b"\r\n\r\n")?;
-    let part_headers = String::from_utf8_lossy(&after[..headers_end]).to_ascii_lowercase();
-    let value = &after[headers_end + 4..];
-    let end = find(value, format!("\r\n{delim}").as_bytes())?;
-    let is_csrf = part_headers.contains(&format!("name=\"{CSRF_FIELD}\""));
-    Some(is_csrf.then(|| String::from_utf8_lossy(&value[..end]).trim().to_string()))
+/// Handlers take `caller: Caller`: the caller `identify` established for this request.
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_else(|| Caller::anonymous(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+    }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
+// ---------- route groups ----------
 
 /// What a group of routes demands: `read` for GET and HEAD, `write` for the rest.
 #[derive(Debug, Clone, Copy)]
@@ -396,26 +436,39 @@ pub fn caller_of(req: &Request) -> Caller {
         .unwrap_or_else(|| Caller::anonymous(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
 }
 
+/// Lets permitted requests through, counting permitted writes against the write limit (a
+/// refused request costs nobody's budget); sends the others to log in, or refuses them.
 pub async fn require(
     State((state, need)): State<(AppState, Need)>,
     req: Request,
     next: Next,
 ) -> Response {
     let caller = caller_of(&req);
-    let permission = if is_safe(req.method()) {
-        need.read
-    } else {
-        need.write
-    };
+    let safe = is_safe(req.method());
+    let permission = if safe { need.read } else { need.write };
+    let path = req.uri().path();
     if state.auth.allows(&caller, permission) {
+        if !safe {
+            let d = state.auth.writes.hit(&caller.write_key());
+            if !d.allowed {
+                return too_many(
+                    path,
+                    &d,
+                    format!(
+                        "Too many changes from here: at most {} a minute. Try again in {} seconds.",
+                        d.limit,
+                        d.retry_after_secs()
+                    ),
+                );
+            }
+        }
         return next.run(req).await;
     }
-    let path = req.uri().path();
     if caller.role.is_none() {
         if wants_machine_answer(path) {
             return unauthorized("Log in first: send `Authorization: Bearer <token>`.");
         }
-        if is_safe(req.method()) {
+        if safe {
             let next_url = req
                 .uri()
                 .path_and_query()

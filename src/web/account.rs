@@ -5,13 +5,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::access::{clear_cookie, session_cookie, too_many};
+use super::access::{clear_cookie, rate_headers, session_cookie, CsrfForm, NoFields};
 use super::{page, AppError, AppState};
-use crate::auth::store::{self, when, SessionSummary};
-use crate::auth::{password, AuthError, Caller, Identity, LoginOutcome};
+use crate::auth::ratelimit::RateDecision;
+use crate::auth::store::{self, SessionSummary};
+use crate::auth::{password, AuthError, Caller, Identity, LoginOutcome, PasswordChange};
 
 /// Open to everyone: the login form, logout, and the setup link.
 pub fn router() -> Router<AppState> {
@@ -28,7 +29,7 @@ pub fn api_router() -> Router<AppState> {
 
 /// The form token of the caller's session, for pages that send saved cases later. Other sites
 /// cannot read it: there are no CORS headers.
-async fn csrf(Extension(caller): Extension<Caller>) -> Response {
+async fn csrf(caller: Caller) -> Response {
     (
         [(header::CACHE_CONTROL, "no-store")],
         axum::Json(serde_json::json!({ "csrf_token": caller.csrf_token() })),
@@ -83,10 +84,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_form(
-    Extension(caller): Extension<Caller>,
-    Query(q): Query<NextQuery>,
-) -> Result<Response, AppError> {
+async fn login_form(caller: Caller, Query(q): Query<NextQuery>) -> Result<Response, AppError> {
     page(&LoginPage {
         next: safe_next(q.next.as_deref()),
         username: String::new(),
@@ -106,7 +104,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
@@ -148,29 +146,25 @@ async fn login(
             "That name and password do not match an active account.".into(),
         ),
         LoginOutcome::Limited(d) => {
-            let message = format!(
-                "Too many failed logins. Wait {} seconds, then try again.",
-                d.retry_after_secs()
-            );
-            let mut limited = too_many("/login", &d, message.clone());
-            // Keep the login form (and what was typed) on the 429 page.
-            if let Ok(res) = again(StatusCode::TOO_MANY_REQUESTS, message) {
-                let headers = limited.headers().clone();
-                limited = res;
-                for (k, v) in headers.iter() {
-                    if k.as_str().starts_with("x-ratelimit") || k == "retry-after" {
-                        limited.headers_mut().insert(k.clone(), v.clone());
-                    }
-                }
-            }
-            Ok(limited)
+            // The login form again (with what was typed), as a 429 with the rate headers.
+            let mut res = again(StatusCode::TOO_MANY_REQUESTS, wait_message(&d))?;
+            rate_headers(&mut res, &d);
+            Ok(res)
         }
     }
 }
 
+fn wait_message(d: &RateDecision) -> String {
+    format!(
+        "Too many wrong passwords from here. Wait {} seconds, then try again.",
+        d.retry_after_secs()
+    )
+}
+
 async fn logout(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     state.auth.logout(&caller).await?;
     let mut res = Redirect::to("/").into_response();
@@ -223,7 +217,7 @@ struct SetupForm {
 
 async fn setup(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(token): Path<String>,
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
@@ -306,15 +300,15 @@ async fn account_page(
     let role = caller.role.unwrap_or(crate::auth::Role::Viewer);
     let (via, sessions) = match &caller.identity {
         Identity::User { id, .. } => {
-            let current = caller.session.as_ref().map(|(h, _)| h.as_str());
+            let current = caller.session.as_ref().map(|s| s.id_hash.as_str());
             let list: Vec<SessionSummary> = store::user_sessions(&state.db, id).await?;
             (
                 "password",
                 list.into_iter()
                     .map(|s| SessionView {
                         current: Some(s.id_hash.as_str()) == current,
-                        created: when(s.created_at),
-                        last_seen: when(s.last_seen_at),
+                        created: s.created_at.human(),
+                        last_seen: s.last_seen_at.human(),
                         addr: s.addr,
                         user_agent: s.user_agent,
                     })
@@ -342,10 +336,7 @@ async fn account_page(
     })
 }
 
-async fn account(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Response, AppError> {
+async fn account(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
     page(&account_page(&state, &caller, None, None).await?)
 }
 
@@ -361,39 +352,49 @@ struct PasswordForm {
 
 async fn change_password(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Form(form): Form<PasswordForm>,
+    caller: Caller,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let fail = |msg: String| async {
-        let html = account_page(&state, &caller, None, Some(msg))
+    let (state, caller) = (&state, &caller);
+    let fail = |status: StatusCode, msg: String| async move {
+        let html = account_page(state, caller, None, Some(msg))
             .await?
             .render()?;
-        Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
+        Ok::<_, AppError>((status, Html(html)).into_response())
     };
+    let refuse = |msg: String| fail(StatusCode::UNPROCESSABLE_ENTITY, msg);
     if form.password != form.password_again {
-        return fail("The two new passwords differ.".into()).await;
+        return refuse("The two new passwords differ.".into()).await;
     }
     match state
         .auth
-        .change_own_password(&caller, &form.current, &form.password)
+        .change_own_password(caller, &form.current, &form.password)
         .await
     {
-        Ok(true) => {
+        Ok(PasswordChange::Changed) => {
             // Every session ended with the change, this one too: log in with the new password.
             let mut res = Redirect::to("/login?next=/account").into_response();
             res.headers_mut()
-                .append(header::SET_COOKIE, clear_cookie(&state));
+                .append(header::SET_COOKIE, clear_cookie(state));
             Ok(res)
         }
-        Ok(false) => fail("The current password is not right.".into()).await,
-        Err(AuthError::WeakPassword(m)) => fail(m).await,
+        Ok(PasswordChange::WrongCurrent) => {
+            refuse("The current password is not right.".into()).await
+        }
+        Ok(PasswordChange::Limited(d)) => {
+            let mut res = fail(StatusCode::TOO_MANY_REQUESTS, wait_message(&d)).await?;
+            rate_headers(&mut res, &d);
+            Ok(res)
+        }
+        Err(AuthError::WeakPassword(m)) => refuse(m).await,
         Err(e) => Err(e.into()),
     }
 }
 
 async fn logout_everywhere(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     state.auth.logout_everywhere(&caller).await?;
     let mut res = Redirect::to("/login").into_response();

@@ -5,13 +5,15 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::Router;
 use serde::Deserialize;
 
+use super::access::{CsrfForm, NoFields};
 use super::{AppError, AppState};
-use crate::auth::audit::{self, AuditEntry, AuditEvent, AuditFilter};
-use crate::auth::store::{self, when, ApiToken, User};
+use crate::auth::audit::{self, AuditAction, AuditEntry, AuditEvent, AuditFilter};
+use crate::auth::store::{self, ApiToken, User};
 use crate::auth::{password, AuthError, Caller, Permission, Role};
+use crate::time::Timestamp;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -62,7 +64,7 @@ async fn users_page(
         users: list
             .into_iter()
             .map(|u| UserRow {
-                created: when(u.created_at),
+                created: u.created_at.human(),
                 role: u.role.as_str(),
                 disabled: u.disabled,
                 name: u.name,
@@ -100,10 +102,7 @@ async fn outcome(
     }
 }
 
-async fn users(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Response, AppError> {
+async fn users(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
     users_page(&state, &caller, StatusCode::OK, None, None).await
 }
 
@@ -119,8 +118,8 @@ struct AddUserForm {
 
 async fn add_user(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Form(form): Form<AddUserForm>,
+    caller: Caller,
+    CsrfForm(form): CsrfForm<AddUserForm>,
 ) -> Result<Response, AppError> {
     let result = async {
         let role: Role = form.role.parse()?;
@@ -142,15 +141,19 @@ struct RoleForm {
 
 async fn set_role(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(name): Path<String>,
-    Form(form): Form<RoleForm>,
+    CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<Response, AppError> {
     let result = async {
         let role: Role = form.role.parse()?;
         state
             .auth
-            .set_role(&name, role, AuditEvent::by(&caller, "user.role", &name))
+            .set_role(
+                &name,
+                role,
+                AuditEvent::by(&caller, AuditAction::UserRole, &name),
+            )
             .await?;
         Ok(format!("{name} is now {}.", role.as_str()))
     }
@@ -166,15 +169,15 @@ struct DisabledForm {
 
 async fn set_disabled(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(name): Path<String>,
-    Form(form): Form<DisabledForm>,
+    CsrfForm(form): CsrfForm<DisabledForm>,
 ) -> Result<Response, AppError> {
     let disabled = form.disabled == "1";
     let action = if disabled {
-        "user.disable"
+        AuditAction::UserDisable
     } else {
-        "user.enable"
+        AuditAction::UserEnable
     };
     let result = state
         .auth
@@ -198,16 +201,16 @@ struct ResetForm {
 
 async fn reset_password(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(name): Path<String>,
-    Form(form): Form<ResetForm>,
+    CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Result<Response, AppError> {
     let result = state
         .auth
         .set_password(
             &name,
             &form.password,
-            AuditEvent::by(&caller, "user.passwd", &name),
+            AuditEvent::by(&caller, AuditAction::UserPasswd, &name),
         )
         .await
         .map(|()| format!("{name} has a new password and was logged out everywhere."));
@@ -250,10 +253,10 @@ async fn tokens_page(
             .into_iter()
             .map(|t| TokenRow {
                 role: t.role.as_str(),
-                created: when(t.created_at),
+                created: t.created_at.human(),
                 created_by: t.created_by,
-                last_used: t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
-                revoked: t.revoked_at.map(when),
+                last_used: t.last_used_at.map_or_else(|| "never".into(), |t| t.human()),
+                revoked: t.revoked_at.map(|t| t.human()),
                 name: t.name,
             })
             .collect(),
@@ -273,10 +276,7 @@ async fn tokens_page(
     Ok(res)
 }
 
-async fn tokens(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Response, AppError> {
+async fn tokens(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
     tokens_page(&state, &caller, StatusCode::OK, None, None, None).await
 }
 
@@ -290,8 +290,8 @@ struct TokenForm {
 
 async fn create_token(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Form(form): Form<TokenForm>,
+    caller: Caller,
+    CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<Response, AppError> {
     let result = async {
         let role: Role = form.role.parse()?;
@@ -300,7 +300,7 @@ async fn create_token(
             .create_token(
                 &form.name,
                 role,
-                AuditEvent::by(&caller, "token.create", &form.name),
+                AuditEvent::by(&caller, AuditAction::TokenCreate, &form.name),
             )
             .await
     }
@@ -334,12 +334,16 @@ async fn create_token(
 
 async fn revoke_token(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(name): Path<String>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     match state
         .auth
-        .revoke_token(&name, AuditEvent::by(&caller, "token.revoke", &name))
+        .revoke_token(
+            &name,
+            AuditEvent::by(&caller, AuditAction::TokenRevoke, &name),
+        )
         .await
     {
         Ok(()) => {
@@ -380,7 +384,7 @@ fn audit_filter(
         chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
             .ok()
             .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc().timestamp() + if end { 86_400 } else { 0 })
+            .map(|t| Timestamp::from_datetime(t.and_utc()).plus_secs(if end { 86_400 } else { 0 }))
     };
     for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let v = v.trim().to_string();
@@ -427,7 +431,7 @@ fn query_string(pairs: &[(String, String)]) -> String {
 
 async fn audit_page(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let (filter, kept) = audit_filter(&state, &caller, raw.as_deref());
@@ -461,7 +465,7 @@ async fn audit_page(
 
 async fn audit_csv(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let (mut filter, _) = audit_filter(&state, &caller, raw.as_deref());

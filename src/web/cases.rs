@@ -15,7 +15,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{page, AppError, AppState};
-use crate::auth::audit::{self, AuditEvent};
+use crate::auth::audit::{self, AuditAction, AuditEvent};
 use crate::auth::{Caller, Identity, Permission};
 use crate::cases::photos::{is_photo_id, PhotoError};
 use crate::cases::{
@@ -451,7 +451,7 @@ async fn audit_filed(state: &AppState, caller: &Caller, filed: &Filed) {
         );
         audit::record(
             &state.db,
-            AuditEvent::by(caller, "case.file", filed.case.id.to_string()).detail(detail),
+            AuditEvent::by(caller, AuditAction::CaseFile, filed.case.id.to_string()).detail(detail),
         )
         .await;
     }
@@ -838,7 +838,7 @@ async fn edited(
     caller: &Caller,
     id: &str,
     result: Result<Option<Case>, CaseError>,
-    action: &'static str,
+    action: AuditAction,
     detail: impl FnOnce(&Case) -> String,
 ) -> Result<Response, AppError> {
     match result {
@@ -866,7 +866,7 @@ async fn attach(
 ) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
     let result = state.cases.attach(&case.id, form.guide.trim()).await;
-    edited(&state, &caller, &id, result, "case.attach", |c| {
+    edited(&state, &caller, &id, result, AuditAction::CaseAttach, |c| {
         format!("guide {}", c.fields.guide.as_deref().unwrap_or(""))
     })
     .await
@@ -945,7 +945,7 @@ async fn edit_submit(
         .filter(|f| CaseDraft::from(&case.fields).get(f) != CaseDraft::from(&new).get(f))
         .collect();
     let result = state.cases.update(&case.id, &new).await;
-    edited(&state, &caller, &id, result, "case.edit", |_| {
+    edited(&state, &caller, &id, result, AuditAction::CaseEdit, |_| {
         format!("changed: {}", changed.join(", "))
     })
     .await
@@ -969,7 +969,11 @@ async fn set_closed(
         .cases
         .set_closed(&case.id, closed, &caller.actor())
         .await;
-    let action = if closed { "case.close" } else { "case.reopen" };
+    let action = if closed {
+        AuditAction::CaseClose
+    } else {
+        AuditAction::CaseReopen
+    };
     edited(&state, &caller, &id, result, action, |_| String::new()).await
 }
 

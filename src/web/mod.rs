@@ -5,6 +5,7 @@ mod account;
 mod admin;
 pub mod assets;
 mod cases;
+mod cases_csrf;
 pub mod error;
 mod guides;
 mod health;
@@ -24,7 +25,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{AuthService, Permission, Role};
+use crate::auth::{AuthService, Permission};
 use crate::cases::CaseService;
 use crate::config::Config;
 use crate::content::Library;
@@ -41,8 +42,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub auth: AuthService,
-    /// `(group, role)` for single-sign-on proxy users.
-    pub proxy_roles: Arc<Vec<(String, Role)>>,
+    /// The host names requests may name in Host and Origin (see `Config::served_hosts`).
+    pub hosts: Arc<Vec<String>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -64,24 +65,29 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(gate(guides, Need::both(ReadGuides)))
         .merge(api(gate(guides_api, Need::both(ReadGuides))))
-        .merge(gate(
-            cases::list_router(),
-            Need {
-                read: ReadCases,
-                write: FileCases,
-            },
-        ))
-        .merge(api(gate(
-            cases::api_list_router(),
-            Need {
-                read: ReadCases,
-                write: FileCases,
-            },
-        )))
-        .merge(gate(cases::read_router(), Need::both(ReadCases)))
-        .merge(api(gate(cases::api_read_router(), Need::both(ReadCases))))
-        .merge(gate(cases::file_router(), Need::both(FileCases)))
-        .merge(gate(cases::edit_router(), Need::both(EditCases)))
+        .merge(
+            Router::new()
+                .merge(gate(
+                    cases::list_router(),
+                    Need {
+                        read: ReadCases,
+                        write: FileCases,
+                    },
+                ))
+                .merge(api(gate(
+                    cases::api_list_router(),
+                    Need {
+                        read: ReadCases,
+                        write: FileCases,
+                    },
+                )))
+                .merge(gate(cases::read_router(), Need::both(ReadCases)))
+                .merge(api(gate(cases::api_read_router(), Need::both(ReadCases))))
+                .merge(gate(cases::file_router(), Need::both(FileCases)))
+                .merge(gate(cases::edit_router(), Need::both(EditCases)))
+                // Until the case handlers check the form token themselves.
+                .route_layer(axum::middleware::from_fn(cases_csrf::guard)),
+        )
         .merge(account::router())
         .merge(api(account::api_router()))
         .merge(gate(account::account_router(), Need::both(Account)))
