@@ -109,13 +109,7 @@ impl Application {
                 config.photo_dir().display()
             )
         })?;
-        let cases = CaseService {
-            db: db.clone(),
-            photos,
-            search: search.clone(),
-            library: library.clone(),
-            fail_before_commit: Arc::default(),
-        };
+        let cases = CaseService::new(db.clone(), photos, search.clone(), library.clone());
         let removed = cases.clean_orphan_photos().await?;
         if removed > 0 {
             tracing::warn!(

@@ -91,10 +91,7 @@ impl Type<Sqlite> for Timestamp {
 }
 
 impl<'q> Encode<'q, Sqlite> for Timestamp {
-    fn encode_by_ref(
-        &self,
-        buf: &mut Vec<SqliteArgumentValue<'q>>,
-    ) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
         <String as Encode<Sqlite>>::encode(self.to_db(), buf)
     }
 }
@@ -117,7 +114,10 @@ mod tests {
         assert_eq!(a.to_db(), "2026-11-20T13:03:07.500000Z");
         assert!(a.to_db() < b.to_db());
         assert_eq!(Timestamp::parse(&a.to_db()), Some(a));
-        assert_eq!(Timestamp::from_unix(0).unwrap().seconds(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::from_unix(0).unwrap().seconds(),
+            "1970-01-01T00:00:00Z"
+        );
     }
 
     #[test]

@@ -238,10 +238,7 @@ async fn show(
             let record = store::guide_record(&state.db, &guide.slug)
                 .await
                 .map_err(|e| AppError::Internal(e.into()))?;
-            let filter = CaseFilter {
-                guide: Some(guide.slug.clone()),
-                ..CaseFilter::default()
-            };
+            let filter = CaseFilter::for_guide(&guide.slug);
             let recent = store::list(&state.db, &filter, 5)
                 .await
                 .map_err(|e| AppError::Internal(e.into()))?;

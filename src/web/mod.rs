@@ -126,6 +126,22 @@ pub fn parse_platform(p: Option<&str>) -> Result<Option<crate::content::Platform
     }
 }
 
+/// `?k=v&…` from pairs, percent-encoded; empty when there are none.
+pub fn query_string<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k.as_ref(), v.as_ref());
+    }
+    let qs = s.finish();
+    if qs.is_empty() {
+        qs
+    } else {
+        format!("?{qs}")
+    }
+}
+
 /// Renders any askama template as an HTML response.
 pub fn page<T: Template>(t: &T) -> Result<Response, AppError> {
     Ok(Html(t.render()?).into_response())
