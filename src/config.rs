@@ -109,6 +109,58 @@ pub struct Config {
         global = true
     )]
     pub write_limit: u32,
+    #[command(flatten)]
+    pub connections: ConnectionFlags,
+}
+
+const HEADER_TIMEOUT: &str = "10s";
+const IDLE_TIMEOUT: &str = "60s";
+const REQUEST_TIMEOUT: &str = "120s";
+const MAX_CONNECTIONS: &str = "1000";
+
+/// How long a client may take and how many may be connected (see `server.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionFlags {
+    /// A client must send a request's headers within this time.
+    #[arg(long, env = "FAULTBOOK_HEADER_TIMEOUT", default_value = HEADER_TIMEOUT, value_parser = parse_span, global = true)]
+    pub header_timeout: i64,
+    /// A connection that moves no byte this long is closed.
+    #[arg(long, env = "FAULTBOOK_IDLE_TIMEOUT", default_value = IDLE_TIMEOUT, value_parser = parse_span, global = true)]
+    pub idle_timeout: i64,
+    /// A request (upload included) must be answered within this time, else 408.
+    #[arg(long, env = "FAULTBOOK_REQUEST_TIMEOUT", default_value = REQUEST_TIMEOUT, value_parser = parse_span, global = true)]
+    pub request_timeout: i64,
+    /// Open connections at most; lowered at start to fit the process's file limit.
+    #[arg(long, env = "FAULTBOOK_MAX_CONNECTIONS", default_value = MAX_CONNECTIONS, global = true)]
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionFlags {
+    fn default() -> Self {
+        let span = |s| parse_span(s).unwrap_or(60);
+        ConnectionFlags {
+            header_timeout: span(HEADER_TIMEOUT),
+            idle_timeout: span(IDLE_TIMEOUT),
+            request_timeout: span(REQUEST_TIMEOUT),
+            max_connections: MAX_CONNECTIONS.parse().unwrap_or(1000),
+        }
+    }
+}
+
+impl ConnectionFlags {
+    pub fn limits(&self) -> crate::server::ConnectionLimits {
+        let secs = |s: i64| std::time::Duration::from_secs(s.max(1) as u64);
+        crate::server::ConnectionLimits {
+            header_read: secs(self.header_timeout),
+            idle: secs(self.idle_timeout),
+            max_connections: self.max_connections.max(1),
+        }
+        .fitted_to_file_limit()
+    }
+
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout.max(1) as u64)
+    }
 }
 
 /// A time span such as `30d`, `12h`, `45m` or `90s`, in seconds.
@@ -191,6 +243,7 @@ impl Config {
             session_idle: 30 * 86_400,
             session_max: 90 * 86_400,
             write_limit: 120,
+            connections: ConnectionFlags::default(),
         }
     }
 }

@@ -20,6 +20,8 @@ pub mod content;
 pub mod db;
 /// tantivy index, alarm tokenizer, queries and the OPC UA status-code table.
 pub mod search;
+/// The accept loop: header, idle and connection limits.
+pub mod server;
 /// Building and running the application.
 pub mod startup;
 /// Tracing set-up.

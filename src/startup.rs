@@ -185,13 +185,8 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        let limits = self.state.config.connections.limits();
+        crate::server::serve(self.listener, self.router, limits, shutdown_signal()).await
     }
 }
 

@@ -206,7 +206,7 @@ async fn misspelt_front_matter_key_is_refused_with_file_and_line() {
     let msg = format!("{err:#}");
     assert!(
         msg.contains(
-            "ignition/typo-guide.md:9: unknown front-matter key `minuts` (did you mean `minutes`?)"
+            "ignition/typo-guide.md:10: unknown front-matter key `minuts` (did you mean `minutes`?)"
         ),
         "{msg}"
     );
@@ -220,7 +220,7 @@ async fn misspelt_front_matter_key_is_refused_with_file_and_line() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("ignition/typo-guide.md:9: unknown front-matter key `minuts`"),
+        stdout.contains("ignition/typo-guide.md:10: unknown front-matter key `minuts`"),
         "{stdout}"
     );
     assert!(
@@ -269,8 +269,8 @@ async fn check_lists_every_kind_of_fault() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     for expected in [
         "ignition/p.md:3: platform `citect` is not one of",
-        "wincc/f.md:26: required section `## Fix` is missing before `## Verify`",
-        "wincc/f.md:34: broken link to another guide: `/guides/missing-guide#fix`",
+        "wincc/f.md:27: required section `## Fix` is missing before `## Verify`",
+        "wincc/f.md:35: broken link to another guide: `/guides/missing-guide#fix`",
         "duplicate alias `dup`",
     ] {
         assert!(
@@ -361,4 +361,78 @@ async fn database_is_sqlite_in_wal_mode_and_records_the_content_load() {
     let (status, health) = app.get_json("/healthz").await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn sources_render_as_references_and_in_the_api() {
+    let text = guide_text("wincc", "Cited", "aliases = []\n", "").replace(
+        "sources = [{ title = \"Test manual\", url = \"https://example.com/manual\" }]",
+        "sources = [\n  { title = \"Vendor manual <p. 4>\", url = \"https://example.com/manual?a=1&b=2\" },\n  { title = \"Stack issue\", url = \"eclipse-milo/milo#611\" },\n]",
+    );
+    let dir = content_folder(&[("wincc/cited.md", text)]);
+    let app = spawn_app_with_content(dir.path().to_path_buf()).await;
+    let (status, html) = app.get_text("/guides/cited").await;
+    assert_eq!(status, 200);
+    let refs = html
+        .find("<h2 id=\"references\">References</h2>")
+        .expect("a References heading");
+    assert!(
+        refs > html.find("<h2 id=\"rollback\">").expect("rollback"),
+        "References come after the body"
+    );
+    assert!(html.contains("href=\"#references\""), "table of contents");
+    assert!(
+        html.contains("<a href=\"https://example.com/manual?a=1&#38;b=2\" rel=\"noopener\">Vendor manual &#60;p. 4&#62;</a>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"https://github.com/eclipse-milo/milo/issues/611\" rel=\"noopener\">Stack issue</a>"),
+        "{html}"
+    );
+    let (_, json) = app.get_json("/api/guides/cited").await;
+    assert_eq!(
+        json["sources"],
+        serde_json::json!([
+            {"title": "Vendor manual <p. 4>", "url": "https://example.com/manual?a=1&b=2"},
+            {"title": "Stack issue", "url": "https://github.com/eclipse-milo/milo/issues/611"},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn check_names_the_file_without_sources_and_the_malformed_url() {
+    let no_sources = guide_text("ignition", "N", "aliases = []\n", "").replace(
+        "sources = [{ title = \"Test manual\", url = \"https://example.com/manual\" }]\n",
+        "",
+    );
+    let bad_url = guide_text("wincc", "U", "aliases = []\n", "")
+        .replace("https://example.com/manual", "htps://example.com/manual");
+    let old_section = guide_text(
+        "proficy",
+        "S",
+        "aliases = []\n",
+        "\n## Sources\n\n- a manual\n",
+    );
+    let dir = content_folder(&[
+        ("ignition/no-sources.md", no_sources),
+        ("wincc/bad-url.md", bad_url),
+        ("proficy/old-section.md", old_section),
+    ]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultbook"))
+        .args(["check", "--content-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run faultbook check");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "ignition/no-sources.md:1: missing required front-matter key `sources`",
+        "wincc/bad-url.md:6: source 1: url `htps://example.com/manual`",
+        "proficy/old-section.md:39: `## Sources` in the body is replaced by the front-matter key `sources`",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing `{expected}` in:\n{stdout}"
+        );
+    }
 }

@@ -208,7 +208,7 @@ pub enum CaseError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Photo(#[from] PhotoError),
-    #[error("this idempotency key was already used for a different case")]
+    #[error("This Idempotency-Key was already used for a different case.")]
     KeyReused,
     #[error("idempotency key must be 1 to {KEY_MAX} visible characters")]
     BadKey,

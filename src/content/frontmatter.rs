@@ -6,9 +6,88 @@ use serde::Serialize;
 use super::{ContentIssue, Platform};
 
 /// Keys a guide may have; all are required.
-pub const KEYS: [&str; 8] = [
-    "title", "platform", "products", "alarms", "aliases", "updated", "level", "minutes",
+pub const KEYS: [&str; 9] = [
+    "title", "platform", "products", "alarms", "aliases", "updated", "level", "minutes", "sources",
 ];
+
+/// One reference a guide rests on: `{ title = "…", url = "…" }` in `sources`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub title: String,
+    /// The URL as written: `https://…`, `http://…`, or GitHub shorthand `owner/repo#123`.
+    pub url: String,
+    /// The link target: `url` itself, or the GitHub issue URL for the shorthand.
+    pub href: String,
+}
+
+/// The link a `sources` url stands for, or why it is not a well-formed url.
+///
+/// Accepted: `https://host/…` or `http://host/…` (host letters, digits, dots and dashes, with an
+/// optional `:port`), and GitHub shorthand `owner/repo#123`, which becomes
+/// `https://github.com/owner/repo/issues/123` (GitHub forwards pull-request numbers).
+pub fn source_href(url: &str) -> Result<String, String> {
+    if url.trim() != url || url.is_empty() {
+        return Err("must not be empty or have spaces around it".into());
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`{|}".contains(c))
+    {
+        return Err("must not contain spaces, quotes, angle brackets or backslashes".into());
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    if let Some(rest) = rest {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if host.is_empty() || !host.split('.').all(label_ok) {
+            return Err("has no valid host after the scheme".into());
+        }
+        if port
+            .is_some_and(|p| p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err("has a port that is not a number".into());
+        }
+        return Ok(url.to_string());
+    }
+    if url.contains("://") || url.starts_with("www.") {
+        return Err("must start with https:// or http://".into());
+    }
+    let shorthand = url.split_once('/').and_then(|(owner, rest)| {
+        let (repo, number) = rest.split_once('#')?;
+        let owner_ok = (1..=39).contains(&owner.len())
+            && !owner.starts_with('-')
+            && owner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let repo_ok = (1..=100).contains(&repo.len())
+            && repo != "."
+            && repo != ".."
+            && repo
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        let number_ok = !number.is_empty()
+            && number.len() <= 9
+            && !number.starts_with('0')
+            && number.bytes().all(|b| b.is_ascii_digit());
+        (owner_ok && repo_ok && number_ok)
+            .then(|| format!("https://github.com/{owner}/{repo}/issues/{number}"))
+    });
+    shorthand.ok_or_else(|| {
+        "is neither an https:// (or http://) URL nor GitHub shorthand like `owner/repo#123`".into()
+    })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +117,7 @@ pub struct FrontMatter {
     pub updated: NaiveDate,
     pub level: Level,
     pub minutes: String,
+    pub sources: Vec<Source>,
 }
 
 /// The split of a guide file: front matter text, body text, and the line the body starts on.
@@ -260,9 +340,12 @@ pub fn parse(split: &Split<'_>, platform_dir: &str) -> Result<FrontMatter, Vec<C
         }
     });
     let minutes = string("minutes", &mut issues);
+    let sources = table
+        .get("sources")
+        .and_then(|v| parse_sources(v, split, &mut issues));
 
     match (
-        title, platform, products, alarms, aliases, updated, level, minutes,
+        title, platform, products, alarms, aliases, updated, level, minutes, sources,
     ) {
         (
             Some(title),
@@ -273,6 +356,7 @@ pub fn parse(split: &Split<'_>, platform_dir: &str) -> Result<FrontMatter, Vec<C
             Some(updated),
             Some(level),
             Some(minutes),
+            Some(sources),
         ) if issues.is_empty() => Ok(FrontMatter {
             title,
             platform,
@@ -282,24 +366,231 @@ pub fn parse(split: &Split<'_>, platform_dir: &str) -> Result<FrontMatter, Vec<C
             updated,
             level,
             minutes,
+            sources,
         }),
         _ => Err(issues),
     }
+}
+
+const SOURCES_SHAPE: &str =
+    "`sources` must be a list like [{ title = \"Vendor manual\", url = \"https://…\" }]";
+
+/// Checks `sources`: at least one entry, each `{ title, url }` with a non-empty title and a
+/// well-formed url, no url twice. Each fault names the line of the entry it is about.
+fn parse_sources(
+    value: &toml::Value,
+    split: &Split<'_>,
+    issues: &mut Vec<ContentIssue>,
+) -> Option<Vec<Source>> {
+    let base = split.front_first_line;
+    let key = key_line(split.front, "sources");
+    let key_abs = key.map_or(base - 1, |l| base + l);
+    // The line of the first unclaimed `needle` at or after the key, so each entry gets its own line.
+    let mut claimed: Vec<usize> = Vec::new();
+    let mut line_of = |needle: &str| -> usize {
+        if needle.is_empty() {
+            return key_abs;
+        }
+        let found = split
+            .front
+            .lines()
+            .enumerate()
+            .skip(key.unwrap_or(0))
+            .find(|(i, l)| l.contains(needle) && !claimed.contains(i))
+            .map(|(i, _)| i);
+        match found {
+            Some(i) => {
+                claimed.push(i);
+                base + i
+            }
+            None => key_abs,
+        }
+    };
+    let at = |line: usize, reason: String| ContentIssue { line, reason };
+    let Some(items) = value.as_array() else {
+        issues.push(at(key_abs, SOURCES_SHAPE.into()));
+        return None;
+    };
+    if items.is_empty() {
+        issues.push(at(
+            key_abs,
+            "`sources` is empty: every guide needs at least one source { title = \"…\", url = \"https://…\" }".into(),
+        ));
+        return None;
+    }
+    let before = issues.len();
+    let mut out: Vec<Source> = Vec::with_capacity(items.len());
+    for (n, item) in (1..).zip(items) {
+        let Some(entry) = item.as_table() else {
+            issues.push(at(key_abs, format!("source {n}: {SOURCES_SHAPE}")));
+            continue;
+        };
+        let text = |k: &str| entry.get(k).and_then(toml::Value::as_str).unwrap_or("");
+        let (title, url) = (text("title"), text("url"));
+        let line = line_of(if url.is_empty() { title } else { url });
+        for k in entry.keys() {
+            if k != "title" && k != "url" {
+                issues.push(at(
+                    line,
+                    format!("source {n}: unknown key `{k}` (a source has only `title` and `url`)"),
+                ));
+            }
+        }
+        match entry.get("title") {
+            Some(toml::Value::String(t)) if !t.trim().is_empty() => {}
+            Some(toml::Value::String(_)) | None => {
+                issues.push(at(line, format!("source {n}: `title` is missing or empty")))
+            }
+            Some(_) => issues.push(at(line, format!("source {n}: `title` must be a string"))),
+        }
+        let href = match entry.get("url") {
+            Some(toml::Value::String(u)) => match source_href(u) {
+                Ok(h) => Some(h),
+                Err(why) => {
+                    issues.push(at(line, format!("source {n}: url `{u}` {why}")));
+                    None
+                }
+            },
+            None => {
+                issues.push(at(line, format!("source {n}: `url` is missing")));
+                None
+            }
+            Some(_) => {
+                issues.push(at(line, format!("source {n}: `url` must be a string")));
+                None
+            }
+        };
+        if let Some(href) = href {
+            if out.iter().any(|s| s.href == href) {
+                issues.push(at(line, format!("source {n}: url `{url}` is listed twice")));
+            }
+            out.push(Source {
+                title: title.trim().to_string(),
+                url: url.to_string(),
+                href,
+            });
+        }
+    }
+    (issues.len() == before).then_some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const GOOD: &str = "+++\ntitle = \"T\"\nplatform = \"ignition\"\nproducts = [\"Ignition 8.1\"]\nalarms = [\"Bad_Timeout\"]\naliases = []\nupdated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5-30\"\n+++\n\n## Symptom\n";
+    const GOOD: &str = "+++\ntitle = \"T\"\nplatform = \"ignition\"\nproducts = [\"Ignition 8.1\"]\nalarms = [\"Bad_Timeout\"]\naliases = []\nupdated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5-30\"\nsources = [\n  { title = \"Milo issue\", url = \"eclipse-milo/milo#611\" },\n  { title = \"Manual\", url = \"https://docs.example.com/a\" },\n]\n+++\n\n## Symptom\n";
 
     #[test]
     fn parses_good_front_matter() {
         let s = split(GOOD).unwrap();
-        assert_eq!(s.body_first_line, 11);
+        assert_eq!(s.body_first_line, 15);
         let fm = parse(&s, "ignition").unwrap();
         assert_eq!(fm.title, "T");
         assert_eq!(fm.updated.to_string(), "2026-11-20");
+        assert_eq!(
+            fm.sources[0].href,
+            "https://github.com/eclipse-milo/milo/issues/611"
+        );
+        assert_eq!(fm.sources[1].href, "https://docs.example.com/a");
+    }
+
+    #[test]
+    fn source_urls() {
+        for good in [
+            "https://docs.inductiveautomation.com/docs/8.1/x",
+            "http://example.com",
+            "https://example.com:8443/a?b=c#d",
+            "open62541/open62541#7005",
+            "OPCFoundation/UA-.NETStandard#272",
+        ] {
+            assert!(source_href(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "docs.example.com/a",
+            "www.example.com",
+            "ftp://example.com/a",
+            "https://",
+            "https:///path",
+            "https://exa mple.com",
+            "https://-bad-.com/",
+            "https://example.com:port/",
+            "javascript:alert(1)",
+            "milo#611",
+            "eclipse-milo/milo#",
+            "eclipse-milo/milo#06",
+            "eclipse-milo/milo/611",
+            " https://example.com",
+        ] {
+            assert!(source_href(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sources_are_required_and_checked_with_lines() {
+        let none = GOOD.replace(
+            "sources = [\n  { title = \"Milo issue\", url = \"eclipse-milo/milo#611\" },\n  { title = \"Manual\", url = \"https://docs.example.com/a\" },\n]\n",
+            "",
+        );
+        let s = split(&none).unwrap();
+        let issues = parse(&s, "ignition").unwrap_err();
+        assert!(issues.iter().any(|i| i
+            .reason
+            .contains("missing required front-matter key `sources`")));
+
+        let empty = GOOD.replace(
+            "sources = [\n  { title = \"Milo issue\", url = \"eclipse-milo/milo#611\" },\n  { title = \"Manual\", url = \"https://docs.example.com/a\" },\n]\n",
+            "sources = []\n",
+        );
+        let s = split(&empty).unwrap();
+        let issues = parse(&s, "ignition").unwrap_err();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.line == 10 && i.reason.contains("at least one source")),
+            "{issues:?}"
+        );
+
+        let bad = GOOD
+            .replace("docs.example.com/a\"", "docs example\"")
+            .replace("\"Milo issue\"", "\" \"");
+        let s = split(&bad).unwrap();
+        let issues = parse(&s, "ignition").unwrap_err();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.line == 11 && i.reason.contains("source 1: `title` is missing or empty")),
+            "{issues:?}"
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.line == 12 && i.reason.contains("source 2: url `https://docs example`")),
+            "{issues:?}"
+        );
+
+        let extra = GOOD.replace("title = \"Manual\",", "title = \"Manual\", page = 3,");
+        let s = split(&extra).unwrap();
+        let issues = parse(&s, "ignition").unwrap_err();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.line == 12 && i.reason.contains("unknown key `page`")),
+            "{issues:?}"
+        );
+
+        let shape = GOOD.replace(
+            "sources = [\n  { title = \"Milo issue\", url = \"eclipse-milo/milo#611\" },\n  { title = \"Manual\", url = \"https://docs.example.com/a\" },\n]\n",
+            "sources = [\"https://docs.example.com/a\"]\n",
+        );
+        let s = split(&shape).unwrap();
+        let issues = parse(&s, "ignition").unwrap_err();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.line == 10 && i.reason.contains("must be a list like")),
+            "{issues:?}"
+        );
     }
 
     #[test]

@@ -68,7 +68,9 @@ impl fmt::Display for Platform {
 pub const REQUIRED_SECTIONS: [&str; 6] =
     ["Symptom", "Cause", "Diagnose", "Fix", "Verify", "Rollback"];
 /// Sections a guide may add after Rollback, in this order.
-pub const OPTIONAL_SECTIONS: [&str; 3] = ["Prevent", "Unverified", "Sources"];
+pub const OPTIONAL_SECTIONS: [&str; 2] = ["Prevent", "Unverified"];
+/// The anchor of the list rendered from the front-matter `sources`, after the body.
+pub const REFERENCES_ID: &str = "references";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Section {
@@ -124,6 +126,30 @@ pub enum ContentError {
     },
     #[error("{} fault(s) in the guides:\n{}", .0.len(), .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<LocatedIssue>),
+}
+
+/// What `Library::resolve` finds for a slug.
+#[derive(Debug, Clone, Copy)]
+pub enum Resolved<'a> {
+    Current(&'a Guide),
+    /// An alias or a `redirects.toml` entry: answer 301 to this slug (and section).
+    Moved {
+        slug: &'a str,
+        anchor: Option<&'a str>,
+    },
+}
+
+impl Resolved<'_> {
+    /// The path of a move, with `suffix` (e.g. `/cases/new?cell=3`) before the anchor.
+    pub fn moved_path(&self, prefix: &str, suffix: &str) -> Option<String> {
+        match self {
+            Resolved::Current(_) => None,
+            Resolved::Moved { slug, anchor } => Some(match anchor {
+                Some(a) => format!("{prefix}{slug}{suffix}#{a}"),
+                None => format!("{prefix}{slug}{suffix}"),
+            }),
+        }
+    }
 }
 
 pub fn is_valid_slug(s: &str) -> bool {
@@ -291,18 +317,37 @@ impl Library {
         self.by_slug.get(slug).map(|&i| &self.guides[i])
     }
 
+    /// What a slug in a URL names: a guide, or where a renamed, merged or retired guide lives
+    /// now. Every route that takes a slug asks this, so old links keep working everywhere.
+    pub fn resolve<'a>(&'a self, slug: &str) -> Option<Resolved<'a>> {
+        if let Some(guide) = self.get(slug) {
+            return Some(Resolved::Current(guide));
+        }
+        if let Some(current) = self.aliases.get(slug) {
+            return Some(Resolved::Moved {
+                slug: current,
+                anchor: None,
+            });
+        }
+        let target = self.redirects.get(slug)?;
+        let (slug, anchor) = match target.split_once('#') {
+            Some((s, a)) => (s, Some(a)),
+            None => (target.as_str(), None),
+        };
+        Some(Resolved::Moved { slug, anchor })
+    }
+
     /// The current slug for an earlier slug kept in some guide's `aliases`.
     pub fn resolve_alias(&self, slug: &str) -> Option<&str> {
         self.aliases.get(slug).map(String::as_str)
     }
 
-    /// Where an old slug now lives: `/guides/<slug>` for an alias, or the target of a
-    /// `redirects.toml` entry (a merged or retired guide), possibly with a section anchor.
-    pub fn moved_to(&self, slug: &str) -> Option<String> {
-        if let Some(current) = self.resolve_alias(slug) {
-            return Some(format!("/guides/{current}"));
+    /// The guide a slug leads to, following a move.
+    pub fn find(&self, slug: &str) -> Option<&Guide> {
+        match self.resolve(slug)? {
+            Resolved::Current(g) => Some(g),
+            Resolved::Moved { slug, .. } => self.get(slug),
         }
-        self.redirects.get(slug).map(|t| format!("/guides/{t}"))
     }
 
     pub fn by_platform(&self) -> BTreeMap<Platform, Vec<&Guide>> {
@@ -632,7 +677,24 @@ fn check_sections(
             });
             continue;
         }
+        if h.id == REFERENCES_ID {
+            issues.push(ContentIssue {
+                line,
+                reason: format!(
+                    "heading `{}` takes the anchor `{REFERENCES_ID}`, which belongs to the list rendered from the front-matter `sources`; rename it",
+                    h.title
+                ),
+            });
+            continue;
+        }
         if h.level != 2 {
+            continue;
+        }
+        if h.title.eq_ignore_ascii_case("Sources") {
+            issues.push(ContentIssue {
+                line,
+                reason: "`## Sources` in the body is replaced by the front-matter key `sources`: move each entry there as { title = \"…\", url = \"https://…\" } (or url = \"owner/repo#123\" for a GitHub issue) and delete the section".into(),
+            });
             continue;
         }
         let Some(pos) = order.iter().position(|s| s.eq_ignore_ascii_case(&h.title)) else {
@@ -702,7 +764,7 @@ mod tests {
 
     fn guide(platform: &str, extra_front: &str, body: &str) -> Vec<u8> {
         format!(
-            "+++\ntitle = \"T\"\nplatform = \"{platform}\"\nproducts = []\nalarms = []\naliases = []{extra_front}\nupdated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5\"\n+++\n{body}"
+            "+++\ntitle = \"T\"\nplatform = \"{platform}\"\nproducts = []\nalarms = []\naliases = []{extra_front}\nupdated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5\"\nsources = [{{ title = \"Manual\", url = \"https://example.com/manual\" }}]\n+++\n{body}"
         )
         .into_bytes()
     }
@@ -769,7 +831,7 @@ mod tests {
         assert!(
             found
                 .iter()
-                .any(|i| i.starts_with("wincc/a.md:36: broken link")),
+                .any(|i| i.starts_with("wincc/a.md:37: broken link")),
             "{found:?}"
         );
         assert!(
@@ -780,6 +842,58 @@ mod tests {
             found
                 .iter()
                 .any(|i| i.starts_with("ignition/c.md:7: unknown front-matter key `aliases2`")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn sources_are_required_and_body_sources_section_is_refused() {
+        let no_sources = String::from_utf8(guide("wincc", "", BODY))
+            .unwrap()
+            .replace(
+                "sources = [{ title = \"Manual\", url = \"https://example.com/manual\" }]\n",
+                "",
+            );
+        let found = issues(Library::from_sources(vec![(
+            "wincc/no-sources.md".into(),
+            no_sources.into_bytes(),
+        )]));
+        assert!(
+            found.iter().any(|i| i.starts_with("wincc/no-sources.md:")
+                && i.contains("missing required front-matter key `sources`")),
+            "{found:?}"
+        );
+
+        let bad_url = String::from_utf8(guide("wincc", "", BODY))
+            .unwrap()
+            .replace("https://example.com/manual", "example.com/manual");
+        let found = issues(Library::from_sources(vec![(
+            "wincc/bad-url.md".into(),
+            bad_url.into_bytes(),
+        )]));
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("wincc/bad-url.md:10: source 1: url `example.com/manual`")),
+            "{found:?}"
+        );
+
+        let body = format!("{BODY}\n## Sources\n\n- a manual\n\n### References\n");
+        let found = issues(Library::from_sources(vec![(
+            "wincc/old.md".into(),
+            guide("wincc", "", &body),
+        )]));
+        assert!(
+            found.iter().any(
+                |i| i.starts_with("wincc/old.md:37: `## Sources` in the body")
+                    && i.contains("front-matter key `sources`")
+            ),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("wincc/old.md:41: heading `References`")),
             "{found:?}"
         );
     }

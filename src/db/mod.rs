@@ -42,7 +42,7 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
 pub struct ContentLoad {
     pub content_hash: String,
     pub guide_count: i64,
-    pub loaded_at: String,
+    pub loaded_at: crate::time::Timestamp,
 }
 
 pub async fn record_content_load(db: &Db, hash: &str, guide_count: usize) -> Result<(), DbError> {
@@ -51,7 +51,7 @@ pub async fn record_content_load(db: &Db, hash: &str, guide_count: usize) -> Res
     )
     .bind(hash)
     .bind(guide_count as i64)
-    .bind(chrono::Utc::now().to_rfc3339())
+    .bind(crate::time::Timestamp::now())
     .execute(db)
     .await?;
     Ok(())
@@ -75,4 +75,38 @@ pub async fn journal_mode(db: &Db) -> Result<String, DbError> {
     Ok(sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn content_loads_written_in_the_old_time_form_are_rewritten() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .expect("url")
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.expect("open");
+        let mut before = sqlx::migrate!("./migrations");
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(&pool).await.expect("old migrations");
+        sqlx::query("INSERT INTO content_loads (content_hash, guide_count, loaded_at) VALUES ('abc', 13, '2026-11-20T13:03:07.123456789+00:00')")
+            .execute(&pool)
+            .await
+            .expect("old row");
+        pool.close().await;
+
+        let db = connect(&url).await.expect("migrates");
+        let load = last_content_load(&db).await.expect("reads").expect("a row");
+        assert_eq!(load.loaded_at.to_db(), "2026-11-20T13:03:07.123000Z");
+        assert_eq!(load.guide_count, 13);
+    }
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
-use super::{ApiError, AppError, AppState};
+use super::{AppError, AppState};
 use crate::auth::ratelimit::RateDecision;
 use crate::auth::{net, store, Caller, Identity, Permission, Role};
 
@@ -74,15 +74,18 @@ fn wants_machine_answer(path: &str) -> bool {
 }
 
 fn error_for(path: &str, err: AppError) -> Response {
+    let res = err.into_response();
     if wants_machine_answer(path) {
-        ApiError(err).into_response()
+        // `identify` answers before routing, outside the API routers' JSON layer.
+        super::error::to_json(res)
     } else {
-        err.into_response()
+        res
     }
 }
 
 fn unauthorized(message: &str) -> Response {
-    let mut res = ApiError(AppError::Unauthorized(message.to_string())).into_response();
+    let mut res =
+        super::error::to_json(AppError::Unauthorized(message.to_string()).into_response());
     res.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"faultbook\""),
@@ -172,7 +175,7 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
                 caller.role = Some(t.role);
             }
             Ok(None) => return unauthorized("The bearer token is unknown or has been revoked."),
-            Err(e) => return error_for(&path, AppError::Internal(e.into())),
+            Err(e) => return error_for(&path, e.into()),
         }
     } else if let Some(name) = state
         .config
@@ -200,7 +203,7 @@ pub async fn identify(State(state): State<AppState>, req: Request, next: Next) -
                 caller.session = Some((s.id_hash, s.csrf_token));
             }
             Ok(None) => stale_cookie = true,
-            Err(e) => return error_for(&path, AppError::Internal(e.into())),
+            Err(e) => return error_for(&path, e.into()),
         }
     }
 

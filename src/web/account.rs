@@ -19,7 +19,11 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_form).post(setup))
-        .route("/api/csrf", get(csrf))
+}
+
+/// The form token, for the page that sends cases saved offline.
+pub fn api_router() -> Router<AppState> {
+    Router::new().route("/api/csrf", get(csrf))
 }
 
 /// The form token of the caller's session, for pages that send saved cases later. Other sites

@@ -1,11 +1,24 @@
-//! The web layer's one error type: a status, a readable page for people, JSON for `/api/`.
+//! The web layer's one error type. Every domain error becomes an `AppError` through one `From`
+//! impl, and each maps to a status in exactly one place (`AppError::status`).
+//!
+//! `into_response` renders the readable page and leaves an `ErrorReport` in the response's
+//! extensions. Two middlewares read it: `json_errors`, layered on the API routers only, turns the
+//! page into `{"error": ...}`; `log_errors`, around the whole app, logs each error once with its
+//! method and route. Handlers never choose a format or log.
+
+use std::sync::Arc;
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 
-use super::assets;
+use crate::auth::AuthError;
+use crate::cases::photos::PhotoError;
+use crate::cases::{CaseError, FieldError};
+use crate::search::SearchError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -15,6 +28,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// A case with faults, each against its field.
+    #[error("The case has faults; see `fields`.")]
+    InvalidFields(Vec<FieldError>),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -23,6 +39,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The server is busy with work it limits (photo decoding); try again after `retry_after_secs`.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -32,11 +54,14 @@ impl AppError {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unprocessable(_) | AppError::InvalidFields(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -44,30 +69,88 @@ impl AppError {
     /// What the user is told: the message for 4xx, nothing internal for 5xx.
     fn public_message(&self) -> String {
         match self {
-            AppError::Internal(e) => {
-                tracing::error!(error = ?e, "internal error");
+            AppError::Internal(_) => {
                 "Something went wrong on the server. It has been logged.".to_string()
             }
+            AppError::InvalidFields(fields) => fields
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             other => other.to_string(),
         }
     }
+
+    fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(e.into())
+    }
 }
 
-impl From<crate::auth::AuthError> for AppError {
-    fn from(e: crate::auth::AuthError) -> Self {
-        use crate::auth::AuthError as E;
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> Self {
         match e {
-            E::Db(_) | E::Hash(_) => AppError::Internal(e.into()),
-            E::NoSuchUser(_) | E::NoSuchToken(_) => AppError::NotFound(e.to_string()),
+            AuthError::Db(_) | AuthError::Hash(_) => AppError::internal(e),
+            AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) => {
+                AppError::NotFound(e.to_string())
+            }
             other => AppError::Unprocessable(other.to_string()),
         }
     }
 }
 
+impl From<PhotoError> for AppError {
+    fn from(e: PhotoError) -> Self {
+        if e.is_user_error() {
+            AppError::Unprocessable(e.to_string())
+        } else {
+            AppError::internal(e)
+        }
+    }
+}
+
+impl From<CaseError> for AppError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::Invalid(fields) => AppError::InvalidFields(fields),
+            CaseError::Photo(p) => p.into(),
+            CaseError::KeyReused => AppError::Unprocessable(e.to_string()),
+            CaseError::BadKey => AppError::BadRequest(e.to_string()),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl From<SearchError> for AppError {
+    fn from(e: SearchError) -> Self {
+        AppError::internal(e)
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
-        AppError::Internal(e.into())
+        AppError::internal(e)
     }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+/// What `into_response` leaves for the middlewares: the public message, the field faults, and
+/// the internal detail that only the log sees.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub message: String,
+    pub fields: Vec<FieldError>,
+    pub detail: Option<String>,
 }
 
 #[derive(Template)]
@@ -81,41 +164,85 @@ struct ErrorPage {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let message = self.public_message();
+        let detail = match &self {
+            AppError::Internal(e) => Some(format!("{e:?}")),
+            _ => None,
+        };
+        let retry_after = match &self {
+            AppError::Busy {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let fields = match self {
+            AppError::InvalidFields(fields) => fields,
+            _ => Vec::new(),
+        };
         let page = ErrorPage {
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("Error").to_string(),
-            message: self.public_message(),
+            message: message.clone(),
         };
-        match page.render() {
+        let mut res = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, page.message).into_response(),
+            Err(_) => (status, message.clone()).into_response(),
+        };
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res.extensions_mut().insert(Arc::new(ErrorReport {
+            message,
+            fields,
+            detail,
+        }));
+        res
+    }
+}
+
+/// Layered on the API routers: an error answers as `{"error": ...}` (with `fields` for an
+/// invalid case), keeping its status and headers.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    to_json(next.run(req).await)
+}
+
+/// An error answer as JSON; any other answer unchanged.
+pub fn to_json(res: Response) -> Response {
+    let Some(report) = res.extensions().get::<Arc<ErrorReport>>().cloned() else {
+        return res;
+    };
+    let (mut parts, _) = res.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let body = if report.fields.is_empty() {
+        serde_json::json!({ "error": report.message })
+    } else {
+        serde_json::json!({ "error": report.message, "fields": report.fields })
+    };
+    let json = Json(body).into_response();
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    Response::from_parts(parts, json_body)
+}
+
+/// Around the whole app: each error answer is logged once, with its method and route.
+pub async fn log_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    let res = next.run(req).await;
+    if let Some(report) = res.extensions().get::<Arc<ErrorReport>>() {
+        let status = res.status().as_u16();
+        match &report.detail {
+            Some(detail) => tracing::error!(%method, %route, status, %detail, "request failed"),
+            None => {
+                tracing::info!(%method, %route, status, message = %report.message, "request refused")
+            }
         }
     }
-}
-
-/// The same errors, answered as `{"error": "..."}` for the JSON API.
-#[derive(Debug)]
-pub struct ApiError(pub AppError);
-
-impl<E: Into<AppError>> From<E> for ApiError {
-    fn from(e: E) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.0.status();
-        (
-            status,
-            Json(serde_json::json!({ "error": self.0.public_message() })),
-        )
-            .into_response()
-    }
-}
-
-/// Keeps `assets` reachable from the error template.
-#[allow(dead_code)]
-fn _asset_link() -> String {
-    assets::url("app.css")
+    res
 }

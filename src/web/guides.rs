@@ -11,15 +11,19 @@ use crate::auth::{Caller, Permission};
 use serde::{Deserialize, Serialize};
 
 use super::cases::{case_row, CaseRow};
-use super::{absolute, moved_permanently, page, ApiError, AppError, AppState};
+use super::{absolute, moved_permanently, page, AppError, AppState};
 use crate::cases::{store, CaseFilter, GuideRecord};
-use crate::content::{Guide, Platform};
+use crate::content::{Guide, Platform, Resolved};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/guides", get(list))
         .route("/guides/{slug}", get(show))
+}
+
+pub fn api_router() -> Router<AppState> {
+    Router::new()
         .route("/api/guides", get(api_list))
         .route("/api/guides/{slug}", get(api_show))
 }
@@ -211,7 +215,8 @@ async fn show(
 ) -> Result<Response, AppError> {
     let embed = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
         .any(|(k, v)| k == "embed" && v == "1");
-    if let Some(guide) = state.library.get(&slug) {
+    let resolved = state.library.resolve(&slug);
+    if let Some(Resolved::Current(guide)) = resolved {
         let canonical = absolute(&state, &headers, &guide.url());
         if embed {
             let mut res = page(&EmbedPage {
@@ -235,13 +240,8 @@ async fn show(
             return Ok(res);
         }
         let (record, recent) = if state.auth.allows(&caller, Permission::ReadCases) {
-            let record = store::guide_record(&state.db, &guide.slug)
-                .await
-                .map_err(|e| AppError::Internal(e.into()))?;
-            let filter = CaseFilter::for_guide(&guide.slug);
-            let recent = store::list(&state.db, &filter, 5)
-                .await
-                .map_err(|e| AppError::Internal(e.into()))?;
+            let record = store::guide_record(&state.db, &guide.slug).await?;
+            let recent = store::list(&state.db, &CaseFilter::for_guide(&guide.slug), 5).await?;
             (Some(record), recent)
         } else {
             (None, Vec::new())
@@ -256,12 +256,9 @@ async fn show(
             canonical,
         });
     }
-    if let Some(target) = state.library.moved_to(&slug) {
-        let q = if embed { "?embed=1" } else { "" };
-        return Ok(moved_permanently(&match target.split_once('#') {
-            Some((path, anchor)) => format!("{path}{q}#{anchor}"),
-            None => format!("{target}{q}"),
-        }));
+    let q = if embed { "?embed=1" } else { "" };
+    if let Some(target) = resolved.and_then(|r| r.moved_path("/guides/", q)) {
+        return Ok(moved_permanently(&target));
     }
     let words: Vec<&str> = slug
         .split(|c: char| !c.is_alphanumeric())
@@ -310,6 +307,14 @@ struct GuideDetail<'a> {
     aliases: &'a [String],
     sections: Vec<&'a str>,
     html: &'a str,
+    /// The front-matter `sources`, GitHub shorthand expanded to its URL.
+    sources: Vec<SourceLink<'a>>,
+}
+
+#[derive(Serialize)]
+struct SourceLink<'a> {
+    title: &'a str,
+    url: &'a str,
 }
 
 async fn api_list(State(state): State<AppState>) -> Response {
@@ -320,19 +325,14 @@ async fn api_list(State(state): State<AppState>) -> Response {
 async fn api_show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<Response, ApiError> {
-    if let Some(target) = state.library.moved_to(&slug) {
-        let slug = target
-            .trim_start_matches("/guides/")
-            .split('#')
-            .next()
-            .unwrap_or("");
-        return Ok(moved_permanently(&format!("/api/guides/{slug}")));
-    }
-    let g = state
-        .library
-        .get(&slug)
-        .ok_or_else(|| AppError::NotFound(format!("No guide with slug `{slug}`.")))?;
+) -> Result<Response, AppError> {
+    let g = match state.library.resolve(&slug) {
+        Some(Resolved::Current(g)) => g,
+        Some(Resolved::Moved { slug, .. }) => {
+            return Ok(moved_permanently(&format!("/api/guides/{slug}")))
+        }
+        None => return Err(AppError::NotFound(format!("No guide with slug `{slug}`."))),
+    };
     Ok(Json(GuideDetail {
         summary: GuideSummary::from(g),
         level: g.front.level.as_str(),
@@ -340,6 +340,15 @@ async fn api_show(
         aliases: &g.front.aliases,
         sections: g.sections.iter().map(|s| s.id.as_str()).collect(),
         html: &g.html,
+        sources: g
+            .front
+            .sources
+            .iter()
+            .map(|s| SourceLink {
+                title: &s.title,
+                url: &s.href,
+            })
+            .collect(),
     })
     .into_response())
 }

@@ -48,18 +48,15 @@ fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a Guide>
             return Ok(None);
         }
     }
-    let outcome = state
-        .search
-        .search(&SearchRequest {
-            text: code.to_string(),
-            platform: None,
-            limit: 5,
-            with_counts: false,
-            // Only a guide can own an alarm, and cases must not sway the answer for someone
-            // who may not read them.
-            include_cases: false,
-        })
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let outcome = state.search.search(&SearchRequest {
+        text: code.to_string(),
+        platform: None,
+        limit: 5,
+        with_counts: false,
+        // Only a guide can own an alarm, and cases must not sway the answer for someone
+        // who may not read them.
+        include_cases: false,
+    })?;
     let guides: Vec<_> = outcome
         .hits
         .iter()
@@ -111,7 +108,7 @@ fn png_of(url: &str) -> Result<Vec<u8>, AppError> {
     let mut out = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageLuma8(img)
         .write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(anyhow::Error::from)?;
     Ok(out.into_inner())
 }
 
@@ -129,13 +126,7 @@ fn image_response(content_type: &'static str, body: Vec<u8>) -> Response {
 fn guide<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, AppError> {
     state
         .library
-        .get(slug)
-        .or_else(|| {
-            state
-                .library
-                .resolve_alias(slug)
-                .and_then(|s| state.library.get(s))
-        })
+        .find(slug)
         .ok_or_else(|| AppError::NotFound(format!("There is no guide `{slug}`.")))
 }
 
@@ -312,9 +303,7 @@ async fn feed(
         })
         .collect();
     let cases = if state.auth.allows(&caller, Permission::ReadCases) {
-        store::list(&state.db, &CaseFilter::default(), 50)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
+        store::list(&state.db, &CaseFilter::default(), 50).await?
     } else {
         Vec::new()
     };

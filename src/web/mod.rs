@@ -21,6 +21,7 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthService, Permission, Role};
@@ -29,7 +30,7 @@ use crate::config::Config;
 use crate::content::Library;
 use crate::db::Db;
 use crate::search::SearchIndex;
-pub use error::{ApiError, AppError};
+pub use error::AppError;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -53,11 +54,16 @@ pub fn router(state: AppState) -> Router {
             access::require,
         ))
     };
+    // The API routers answer errors as JSON: chosen here, once, by the router they sit in.
+    let api =
+        |routes: Router<AppState>| routes.layer(axum::middleware::from_fn(error::json_errors));
     let guides = guides::router()
         .merge(search::router())
         .merge(links::router());
+    let guides_api = guides::api_router().merge(search::api_router());
     Router::new()
         .merge(gate(guides, Need::both(ReadGuides)))
+        .merge(api(gate(guides_api, Need::both(ReadGuides))))
         .merge(gate(
             cases::list_router(),
             Need {
@@ -65,14 +71,24 @@ pub fn router(state: AppState) -> Router {
                 write: FileCases,
             },
         ))
+        .merge(api(gate(
+            cases::api_list_router(),
+            Need {
+                read: ReadCases,
+                write: FileCases,
+            },
+        )))
         .merge(gate(cases::read_router(), Need::both(ReadCases)))
+        .merge(api(gate(cases::api_read_router(), Need::both(ReadCases))))
         .merge(gate(cases::file_router(), Need::both(FileCases)))
         .merge(gate(cases::edit_router(), Need::both(EditCases)))
         .merge(account::router())
+        .merge(api(account::api_router()))
         .merge(gate(account::account_router(), Need::both(Account)))
         .merge(gate(admin::router(), Need::both(Admin)))
         .merge(gate(admin::audit_router(), Need::both(CaseAudit)))
-        .merge(health::router())
+        .merge(api(health::router()))
+        .merge(api(Router::new().route("/api/{*rest}", get(not_found))))
         .route("/static/{version}/{*path}", get(assets::serve))
         .route("/sw.js", get(assets::service_worker))
         .fallback(not_found)
@@ -84,7 +100,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(error::log_errors))
+        .with_state(state.clone())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.connections.request_timeout(),
+        ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -205,11 +226,6 @@ async fn security_headers(
     res
 }
 
-async fn not_found(uri: Uri) -> Response {
-    let message = format!("There is no page at {}.", uri.path());
-    if uri.path().starts_with("/api/") {
-        ApiError(AppError::NotFound(message)).into_response()
-    } else {
-        AppError::NotFound(message).into_response()
-    }
+async fn not_found(uri: Uri) -> AppError {
+    AppError::NotFound(format!("There is no page at {}.", uri.path()))
 }

@@ -7,16 +7,18 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::Serialize;
 
-use super::{page, ApiError, AppError, AppState};
+use super::{page, AppError, AppState};
 use crate::auth::{Caller, Permission};
 use crate::content::{Guide, Platform};
 use crate::search::status::StatusCode;
 use crate::search::{guides_listing, DocKind, Hit, SearchOutcome, SearchRequest};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/search", get(search_page))
-        .route("/api/search", get(search_api))
+    Router::new().route("/search", get(search_page))
+}
+
+pub fn api_router() -> Router<AppState> {
+    Router::new().route("/api/search", get(search_api))
 }
 
 const DEFAULT_LIMIT: usize = 20;
@@ -70,7 +72,7 @@ fn run(
             with_counts,
             include_cases: state.auth.allows(caller, Permission::ReadCases),
         })
-        .map_err(|e| AppError::Internal(e.into()))
+        .map_err(AppError::from)
 }
 
 pub struct CaseGroup {
@@ -234,7 +236,7 @@ async fn search_api(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let params = SearchParams::parse(raw.as_deref());
     let platform = super::parse_platform(params.platform.as_deref())?;
     let outcome = run(&state, &caller, &params, platform, false)?;

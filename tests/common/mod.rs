@@ -205,7 +205,7 @@ pub fn content_folder(files: &[(&str, String)]) -> TempDir {
 /// A valid guide with the given extra front matter lines and body additions.
 pub fn guide_text(platform: &str, title: &str, extra_front: &str, extra_body: &str) -> String {
     format!(
-        "+++\ntitle = \"{title}\"\nplatform = \"{platform}\"\nproducts = [\"Test 1\"]\nalarms = [\"Bad_Timeout\"]\n{extra_front}updated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5-10\"\n+++\n\nIntro.\n\n## Symptom\n\nSymptom text.\n\n## Cause\n\n1. Cause.\n\n## Diagnose\n\n1. Look.\n\n## Fix\n\n1. Fix it.\n\n## Verify\n\n1. Check.\n\n## Rollback\n\n1. Undo.\n{extra_body}"
+        "+++\ntitle = \"{title}\"\nplatform = \"{platform}\"\nproducts = [\"Test 1\"]\nalarms = [\"Bad_Timeout\"]\nsources = [{{ title = \"Test manual\", url = \"https://example.com/manual\" }}]\n{extra_front}updated = 2026-11-20\nlevel = \"beginner\"\nminutes = \"5-10\"\n+++\n\nIntro.\n\n## Symptom\n\nSymptom text.\n\n## Cause\n\n1. Cause.\n\n## Diagnose\n\n1. Look.\n\n## Fix\n\n1. Fix it.\n\n## Verify\n\n1. Check.\n\n## Rollback\n\n1. Undo.\n{extra_body}"
     )
 }
 

@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::list::{cursor_of, ListParams};
 use super::submission::ApiSubmission;
-use super::{case_or_404, ApiError, AppError, AppState};
+use super::{case_or_404, AppError, AppState};
 use crate::auth::Caller;
-use crate::cases::{store, Case, CaseError, Filed, NewCase};
+use crate::cases::{store, Case, Filed, NewCase};
 use crate::time::Timestamp;
 
 #[derive(Serialize)]
@@ -75,32 +75,15 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiSubmission(sub): ApiSubmission,
-) -> Result<Response, ApiError> {
-    match state.cases.submit(sub, &caller).await {
-        Ok(filed) => Ok(filed_json(&filed)),
-        Err(CaseError::Invalid(errors)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(serde_json::json!({
-                "error": "The case has faults; see `fields`.",
-                "fields": errors,
-            })),
-        )
-            .into_response()),
-        Err(CaseError::Photo(e)) if e.is_user_error() => {
-            Err(AppError::Unprocessable(e.to_string()).into())
-        }
-        Err(CaseError::KeyReused) => Err(AppError::Unprocessable(
-            "This Idempotency-Key was already used for a different case.".into(),
-        )
-        .into()),
-        Err(e) => Err(AppError::Internal(e.into()).into()),
-    }
+) -> Result<Response, AppError> {
+    let filed = state.cases.submit(sub, &caller).await?;
+    Ok(filed_json(&filed))
 }
 
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
     Ok(Json(case_json(&case)).into_response())
 }
@@ -108,12 +91,10 @@ pub async fn show(
 pub async fn list(
     State(state): State<AppState>,
     ListParams(q): ListParams,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let filter = q.filter(&state.library)?;
     let limit = q.limit();
-    let cases = store::list(&state.db, &filter, limit + 1)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let cases = store::list(&state.db, &filter, limit + 1).await?;
     let next = (cases.len() > limit).then(|| cursor_of(&cases[limit - 1]));
     let shown: Vec<CaseJson> = cases.iter().take(limit).map(case_json).collect();
     Ok(Json(serde_json::json!({ "cases": shown, "next_cursor": next })).into_response())

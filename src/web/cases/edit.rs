@@ -14,19 +14,6 @@ use crate::auth::audit::{self, AuditEvent};
 use crate::auth::Caller;
 use crate::cases::{Case, CaseError, FIELDS};
 
-fn case_error(e: CaseError) -> AppError {
-    match e {
-        CaseError::Invalid(errors) => AppError::Unprocessable(
-            errors
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        e => AppError::Internal(e.into()),
-    }
-}
-
 /// An editor's change: audited, then back to the case page.
 async fn edited(
     state: &AppState,
@@ -36,9 +23,7 @@ async fn edited(
     action: &'static str,
     detail: impl FnOnce(&Case) -> String,
 ) -> Result<Response, AppError> {
-    let case = result
-        .map_err(case_error)?
-        .ok_or_else(|| no_such_case(id))?;
+    let case = result?.ok_or_else(|| no_such_case(id))?;
     let event = AuditEvent::by(caller, action, case.id.to_string()).detail(detail(&case));
     audit::record(&state.db, event).await;
     Ok(Redirect::to(&case.url()).into_response())

@@ -186,9 +186,7 @@ pub async fn list_page(
     let state = &state;
     let q = &q;
     let filter = q.filter(&state.library)?;
-    let cases = store::list(&state.db, &filter, PAGE_SIZE + 1)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let cases = store::list(&state.db, &filter, PAGE_SIZE + 1).await?;
     let total = store::count(
         &state.db,
         &CaseFilter {
@@ -196,8 +194,7 @@ pub async fn list_page(
             ..filter.clone()
         },
     )
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    .await?;
     let kept = q.kept();
     let next_href = (cases.len() > PAGE_SIZE).then(|| {
         let cursor = cursor_of(&cases[PAGE_SIZE - 1]);

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
 
-use super::{ApiError, AppError, AppState};
+use super::{AppError, AppState};
 use crate::cases::{store, Case};
 pub use export::csv_cell;
 pub(super) use list::{case_row, CaseRow};
@@ -27,13 +27,20 @@ pub const PHOTO_MAX_BYTES: usize = 15 * 1024 * 1024;
 pub const MAX_PHOTOS: usize = 10;
 pub const REQUEST_MAX_BYTES: usize = 60 * 1024 * 1024;
 
-/// `/cases` and `/api/cases`: listing needs ReadCases, filing FileCases.
+/// `/cases`: listing needs ReadCases, filing FileCases.
 pub fn list_router() -> Router<AppState> {
     Router::new()
         .route(
             "/cases",
             get(list::list_page).post(submission::create_unsorted),
         )
+        .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
+        .layer(axum::middleware::from_fn(refuse_oversized))
+}
+
+/// `/api/cases`: listing needs ReadCases, filing FileCases.
+pub fn api_list_router() -> Router<AppState> {
+    Router::new()
         .route("/api/cases", get(api::list).post(api::create))
         .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversized))
@@ -44,8 +51,12 @@ pub fn read_router() -> Router<AppState> {
     Router::new()
         .route("/cases.csv", get(export::csv))
         .route("/cases/{id}", get(show::page_of_case))
-        .route("/api/cases/{id}", get(api::show))
         .route("/photos/{file}", get(photos::photo))
+}
+
+/// Reading a single case as JSON.
+pub fn api_read_router() -> Router<AppState> {
+    Router::new().route("/api/cases/{id}", get(api::show))
 }
 
 /// The case forms and their submissions.
@@ -83,11 +94,7 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > REQUEST_MAX_BYTES as u64) {
-        return if req.uri().path().starts_with("/api/") {
-            ApiError(too_large()).into_response()
-        } else {
-            too_large().into_response()
-        };
+        return too_large().into_response();
     }
     next.run(req).await
 }
@@ -100,7 +107,6 @@ fn no_such_case(id: &str) -> AppError {
 async fn case_or_404(state: &AppState, id: &str) -> Result<Case, AppError> {
     let uuid = Uuid::parse_str(id).map_err(|_| no_such_case(id))?;
     store::get(&state.db, &uuid)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
+        .await?
         .ok_or_else(|| no_such_case(id))
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use super::form::{render_form, FormCtx};
-use super::{too_large, ApiError, AppError, AppState, MAX_PHOTOS, PHOTO_MAX_BYTES};
+use super::{too_large, AppError, AppState, MAX_PHOTOS, PHOTO_MAX_BYTES};
 use crate::auth::store::same_secret;
 use crate::auth::{Caller, Permission};
 use crate::cases::{
@@ -237,9 +237,9 @@ impl FromRequest<AppState> for FormSubmission {
 pub struct ApiSubmission(pub Submission);
 
 impl FromRequest<AppState> for ApiSubmission {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         let key = req
             .headers()
             .get("idempotency-key")
@@ -249,8 +249,7 @@ impl FromRequest<AppState> for ApiSubmission {
         if !valid_key(&key) {
             return Err(AppError::BadRequest(format!(
                 "Idempotency-Key must be 1 to {KEY_MAX} visible ASCII characters."
-            ))
-            .into());
+            )));
         }
         let multipart = req
             .headers()
@@ -260,7 +259,7 @@ impl FromRequest<AppState> for ApiSubmission {
         let (draft, uploads) = if multipart {
             let (parts, fault) = read_multipart(req, state).await?;
             if let Some(f) = fault {
-                return Err(AppError::from(f).into());
+                return Err(f.into());
             }
             let json = parts.case_json.ok_or_else(|| {
                 AppError::BadRequest(
@@ -368,7 +367,7 @@ async fn file_from_form(
             &[],
             Some("This form was already sent with different contents. Reload the page to file a new case.".into()),
         ),
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
