@@ -1,12 +1,14 @@
 //! Peak memory of the server while it exports many cases as CSV.
 //!
 //! ```sh
-//! cargo build --release && cargo run --release --example export_rss -- 100000
+//! cargo build --release && cargo run --example export_rss -- 100000
 //! ```
 //!
 //! Fills a temporary data folder with N cases (default 100 000) straight through SQL, starts the
-//! release binary on it, downloads `/cases.csv`, and reports the server's resident memory before
-//! the download and its peak (`VmHWM`, reset just before the download) while it ran.
+//! release binary (`target/release/faultbook`, or the path given second) on it, downloads
+//! `/cases.csv`, and reports the server's resident memory before the download and its peak
+//! (`VmHWM`, reset just before the download) while it ran. Only the server needs a release
+//! build; this harness may run as a debug build.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -75,13 +77,20 @@ async fn main() -> anyhow::Result<()> {
     let token = fill(data.path(), cases).await?;
     println!("filled {cases} cases in {:.1?}", started.elapsed());
 
-    // The release binary next to this example: target/release/examples/.. /faultbook.
-    let exe = std::env::current_exe()?;
-    let binary: PathBuf = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("faultbook"))
-        .ok_or_else(|| anyhow::anyhow!("no target folder"))?;
+    // The release binary: target/release/faultbook, seen from target/<profile>/examples/.
+    let binary: PathBuf = match std::env::args().nth(2) {
+        Some(path) => PathBuf::from(path),
+        None => std::env::current_exe()?
+            .ancestors()
+            .nth(3)
+            .map(|target| target.join("release").join("faultbook"))
+            .ok_or_else(|| anyhow::anyhow!("no target folder"))?,
+    };
+    anyhow::ensure!(
+        binary.exists(),
+        "build it first: {} is missing",
+        binary.display()
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
