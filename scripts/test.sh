@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --locked --all-targets
+cargo test --locked --workspace --all-targets
 bash scripts/browser-tests.sh

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::auth::Role;
-use crate::bench::BenchOptions;
 use crate::config::Config;
 use crate::content::{ContentError, Library};
 use crate::search::SearchIndex;
@@ -33,22 +32,6 @@ pub enum Command {
     Check,
     /// Rebuild the search index from the guides and the database.
     Reindex,
-    /// Benchmark search on a synthetic corpus against SQLite FTS5.
-    Bench {
-        /// Number of synthetic cases besides the shipped guides.
-        #[arg(long, default_value_t = 100_000)]
-        cases: usize,
-        /// Seed of the synthetic corpus; the same seed gives the same corpus.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Timed runs of the query mix.
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
-        /// Also leave the synthetic index in <data-dir>/index, so that `faultbook serve` with
-        /// the same --data-dir serves it (for HTTP load tests with wrk).
-        #[arg(long)]
-        keep_index: bool,
-    },
     /// Manage people: add, passwd, disable, enable, list.
     User {
         #[command(subcommand)]
@@ -104,20 +87,6 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(cli.config).await,
         Command::Check => check(&cli.config),
         Command::Reindex => reindex(&cli.config).await,
-        Command::Bench {
-            cases,
-            seed,
-            rounds,
-            keep_index,
-        } => bench(
-            &cli.config,
-            BenchOptions {
-                cases,
-                seed,
-                rounds: rounds.max(1),
-                keep_index_in: keep_index.then(|| cli.config.index_dir()),
-            },
-        ),
         Command::User { action } => report(accounts::user(&cli.config, action).await),
         Command::Token { action } => report(accounts::token(&cli.config, action).await),
     }
@@ -298,21 +267,6 @@ async fn reindex(config: &Config) -> ExitCode {
                 "search index rebuilt: {n} documents in {}",
                 config.index_dir().display()
             );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn bench(config: &Config, opts: BenchOptions) -> ExitCode {
-    let result = load_library(config)
-        .and_then(|lib| crate::bench::run(&lib, &opts, |line| eprintln!("{line}")));
-    match result {
-        Ok(report) => {
-            println!("{}", crate::bench::render(&report));
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -6,8 +6,6 @@
 
 /// Accounts and access: roles, passwords, sessions, tokens, rate limits, the audit log.
 pub mod auth;
-/// `faultbook bench`: synthetic corpus, tantivy against SQLite FTS5.
-pub mod bench;
 /// Case records, validation and the photo store.
 pub mod cases;
 /// Command line: `serve`, `check`, and the rest.

@@ -44,9 +44,10 @@ pub async fn case_docs(library: &Library, db: &db::Db) -> anyhow::Result<Vec<Ind
 
 /// Everything the index holds, read from the guides and the database.
 pub async fn all_index_docs(library: &Library, db: &db::Db) -> anyhow::Result<Vec<IndexDoc>> {
-    let mut docs: Vec<IndexDoc> = library.all().iter().map(IndexDoc::from_guide).collect();
-    docs.extend(case_docs(library, db).await?);
-    Ok(docs)
+    Ok(crate::search::documents(
+        library,
+        case_docs(library, db).await?,
+    ))
 }
 
 /// Opens the search index, rebuilding it when it is missing, corrupt, old or behind the guides.

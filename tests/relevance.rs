@@ -19,7 +19,7 @@ fn relevance_set_top1_and_top3() {
     );
     let report = relevance::evaluate(&queries, |q| {
         index
-            .search(&SearchRequest {
+            .search_blocking(&SearchRequest {
                 text: q.to_string(),
                 platform: None,
                 limit: 10,

@@ -297,13 +297,14 @@ async fn app_starts_with_a_corrupt_index_and_still_finds_guides() {
     let results = app
         .state
         .search
-        .search(&faultbook::search::SearchRequest {
+        .search(faultbook::search::SearchRequest {
             text: "Bad_ConnectionRejected".into(),
             platform: None,
             limit: 3,
             with_counts: false,
             include_cases: true,
         })
+        .await
         .expect("search");
     assert_eq!(results.hits[0].id, KEPWARE);
 }
@@ -324,43 +325,23 @@ fn reindex_command_rebuilds_the_index_with_progress() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let guides = shipped_guide_count();
     assert!(
-        stdout.contains("search index rebuilt: 13 documents"),
+        stdout.contains(&format!("search index rebuilt: {guides} documents")),
         "{stdout}"
     );
     assert!(data.path().join("index/faultbook-index.json").exists());
     assert!(data.path().join("index/guides/meta.json").exists());
 }
 
-#[test]
-fn bench_command_compares_with_fts5_on_a_small_corpus() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultbook"))
-        .args([
-            "bench",
-            "--cases",
-            "300",
-            "--rounds",
-            "1",
-            "--seed",
-            "7",
-            "--content-dir",
-        ])
-        .arg(common::shipped_content())
-        .output()
-        .expect("run bench");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for row in [
-        "| index build |",
-        "| query p99 |",
-        "| relevance top-3 (codes) |",
-        "SQLite FTS5",
-    ] {
-        assert!(stdout.contains(row), "missing {row} in\n{stdout}");
-    }
-    assert!(stdout.contains("corpus: 313 documents"), "{stdout}");
+/// The guides shipped in `content/`, counted from the files themselves.
+fn shipped_guide_count() -> usize {
+    std::fs::read_dir(common::shipped_content())
+        .expect("content folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .flat_map(|d| std::fs::read_dir(d.path()).expect("platform folder"))
+        .filter_map(Result::ok)
+        .filter(|f| f.path().extension().is_some_and(|x| x == "md"))
+        .count()
 }

@@ -19,7 +19,7 @@ use crate::db::Db;
 use crate::search::{DocKind, IndexDoc, SearchIndex};
 use crate::time::Timestamp;
 pub use fields::{CaseDraft, FieldError, NewCase, DRAFT_FIELDS, FIELDS};
-pub use photos::{PhotoError, PhotoStore, ProcessedPhoto};
+pub use photos::{DecodeGate, PhotoError, PhotoStore, ProcessedPhoto};
 pub use store::{CaseFilter, GuideFilter, GuideRecord};
 
 /// Short fields (names, revisions) and long fields (notes, parameter sets) have these limits.
@@ -237,6 +237,8 @@ pub struct CaseService {
     pub photos: PhotoStore,
     pub search: SearchIndex,
     pub library: Arc<Library>,
+    /// The server-wide limit on photo decodes.
+    pub decodes: DecodeGate,
     /// Makes the next filings fail between the photo write and the commit (crash-safety tests;
     /// only built with the `test-hooks` feature, which the test targets turn on).
     #[cfg(feature = "test-hooks")]
@@ -271,6 +273,7 @@ impl CaseService {
             photos,
             search,
             library,
+            decodes: DecodeGate::default(),
             #[cfg(feature = "test-hooks")]
             fail_before_commit: Arc::default(),
         }
@@ -318,8 +321,7 @@ impl CaseService {
         if !valid_key(key) {
             return Err(CaseError::BadKey);
         }
-        let processed =
-            tokio::task::spawn_blocking(move || photos::process_all(&uploads)).await??;
+        let processed = self.decodes.process_all(uploads).await?;
         let hash = request_hash(&case, &processed);
         if let Some(existing) = store::find_by_key(&self.db, key).await? {
             return self.replay(existing, &hash).await;

@@ -4,15 +4,33 @@
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
+use futures_util::{stream, StreamExt, TryStreamExt};
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Largest accepted width or height of an uploaded photo.
-pub const MAX_DIMENSION: u32 = 12_000;
-/// Most memory one decode may allocate.
-pub const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+mod jpeg;
+
+/// Most pixels a photo may have: a 48 MP phone sensor (8064 x 6048, 48.8 MP) fits, and nothing
+/// much larger, since every pixel costs up to 4 bytes while it is decoded.
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// Longest side a photo may have (a phone panorama within the pixel limit).
+pub const MAX_SIDE: u32 = 12_000;
+/// Most memory one decode may take: the pixels (a 50 MP RGBA photo is 200 MB) and, for a
+/// progressive JPEG, its coefficients. Checked from the header before decoding.
+pub const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+/// Photos decoded at once by the whole server. Each may take `MAX_DECODE_BYTES`, so decoding
+/// never holds much more than 512 MiB however many requests arrive.
+pub const DECODES_AT_ONCE: u32 = 2;
+/// Photos that may wait for a decode; beyond that the server answers busy at once.
+pub const DECODE_QUEUE: usize = 16;
+/// Longest wait for a decode before the server answers busy.
+pub const DECODE_WAIT: Duration = Duration::from_secs(5);
 /// Longest side of a stored photo; phones send 4000+ px, which nobody needs to fix a fault.
 pub const STORED_MAX_SIDE: u32 = 2560;
 pub const THUMB_SIDE: u32 = 320;
@@ -25,15 +43,20 @@ pub enum PhotoError {
     #[error("{0} is a HEIC/HEIF photo, which this server cannot decode. On an iPhone choose Settings > Camera > Formats > Most Compatible, or share the photo as JPEG.")]
     Heic(String),
     #[error(
-        "{name} is {width} x {height} pixels; the limit is {MAX_DIMENSION} x {MAX_DIMENSION}."
+        "{name} is {width} x {height} pixels; the limit is {} megapixels and {MAX_SIDE} pixels a side.",
+        MAX_PIXELS / 1_000_000
     )]
     TooLarge {
         name: String,
         width: u32,
         height: u32,
     },
+    #[error("{0} is cut off (the file ends before the image does). Send the photo again.")]
+    Truncated(String),
     #[error("{0} could not be decoded: {1}")]
     Undecodable(String, String),
+    #[error("The server is busy decoding other photos. Nothing was saved; send again in {retry_after_secs} seconds.")]
+    Busy { retry_after_secs: u64 },
     #[error("photo storage: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -41,7 +64,7 @@ pub enum PhotoError {
 impl PhotoError {
     /// Whether the fault lies with the upload (4xx) rather than the server.
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, PhotoError::Io(_))
+        !matches!(self, PhotoError::Io(_) | PhotoError::Busy { .. })
     }
 }
 
@@ -70,7 +93,12 @@ fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, image::ImageError> {
     Ok(out)
 }
 
-/// Decodes and re-encodes one upload. CPU-heavy: call it on a blocking thread.
+fn within_size(width: u32, height: u32) -> bool {
+    width <= MAX_SIDE && height <= MAX_SIDE && u64::from(width) * u64::from(height) <= MAX_PIXELS
+}
+
+/// Decodes and re-encodes one upload. CPU-heavy: call it on a blocking thread, through
+/// [`DecodeGate`] so that few run at once.
 pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
     if is_heic(bytes) {
         return Err(PhotoError::Heic(name.to_string()));
@@ -83,38 +111,51 @@ pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
     ) {
         return Err(PhotoError::NotAnImage(name.to_string()));
     }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let undecodable = |e: image::ImageError| {
-        match e {
+    let undecodable = |e: image::ImageError| match e {
         image::ImageError::Limits(_) => PhotoError::Undecodable(
             name.to_string(),
-            format!("it is larger than {MAX_DIMENSION} x {MAX_DIMENSION} pixels or needs too much memory"),
+            "it needs more memory to decode than this server allows for one photo".into(),
         ),
         other => PhotoError::Undecodable(name.to_string(), other.to_string()),
-    }
     };
+    // The memory fence applies while the header is read (PNG text and colour-profile chunks);
+    // the size is checked by hand below, so that the answer can name it.
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits.clone());
     let mut decoder = reader.into_decoder().map_err(undecodable)?;
     let (width, height) = decoder.dimensions();
-    if width > MAX_DIMENSION || height > MAX_DIMENSION {
+    if !within_size(width, height) {
         return Err(PhotoError::TooLarge {
             name: name.to_string(),
             width,
             height,
         });
     }
+    if format == ImageFormat::Jpeg {
+        let layout = jpeg::layout(bytes);
+        if !layout.complete {
+            return Err(PhotoError::Truncated(name.to_string()));
+        }
+        limits
+            .reserve(layout.coefficient_bytes)
+            .map_err(undecodable)?;
+    }
+    // `DynamicImage::from_decoder` does not count the pixel buffer against the limits
+    // (only `ImageReader::decode` does), so it is reserved here.
+    limits.reserve(decoder.total_bytes()).map_err(undecodable)?;
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    decoder.set_limits(limits).map_err(undecodable)?;
     let orientation = decoder.orientation().map_err(undecodable)?;
     let mut img = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
-    img.apply_orientation(orientation);
     if img.width().max(img.height()) > STORED_MAX_SIDE {
         // Area averaging in integers: a filtered resize would hold a float copy of the whole
-        // 12 MP photo (about 150 MB) just to shrink it.
+        // photo just to shrink it. Shrinking before turning upright keeps the turn's copy small.
         img = img.thumbnail(STORED_MAX_SIDE, STORED_MAX_SIDE);
     }
+    img.apply_orientation(orientation);
     let jpeg = encode_jpeg(&img).map_err(undecodable)?;
     let thumb = encode_jpeg(&img.thumbnail(THUMB_SIDE, THUMB_SIDE)).map_err(undecodable)?;
     Ok(ProcessedPhoto {
@@ -126,35 +167,100 @@ pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
     })
 }
 
-/// Processes uploads in order, two at a time at most (a decoded 12 MP photo takes 36 MB, so
-/// more at once would only raise peak memory on a small server). Blocking: call off the runtime.
-pub fn process_all(uploads: &[super::Upload]) -> Result<Vec<ProcessedPhoto>, PhotoError> {
-    const AT_ONCE: usize = 2;
-    let mut out = Vec::with_capacity(uploads.len());
-    for batch in uploads.chunks(AT_ONCE) {
-        let results: Vec<Result<ProcessedPhoto, PhotoError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = batch
-                .iter()
-                .map(|u| s.spawn(move || process(&u.name, &u.bytes)))
-                .collect();
-            handles
-                .into_iter()
-                .zip(batch)
-                .map(|(h, u)| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(PhotoError::Undecodable(
-                            u.name.clone(),
-                            "the decoder failed".into(),
-                        ))
-                    })
-                })
-                .collect()
-        });
-        for r in results {
-            out.push(r?);
+/// The server-wide limit on photo decodes: `DECODES_AT_ONCE` run, `DECODE_QUEUE` wait up to
+/// `DECODE_WAIT`, and everyone else is told the server is busy. Without it, every request
+/// decoded on its own threads and parallel uploads multiplied the memory a decode takes.
+#[derive(Clone)]
+pub struct DecodeGate {
+    slots: Arc<Semaphore>,
+    at_once: u32,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+    max_wait: Duration,
+}
+
+impl Default for DecodeGate {
+    fn default() -> Self {
+        DecodeGate::new(DECODES_AT_ONCE, DECODE_QUEUE, DECODE_WAIT)
+    }
+}
+
+/// A place in the decode queue, given back when the wait ends either way.
+struct QueuePlace(Arc<AtomicUsize>);
+
+impl Drop for QueuePlace {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl DecodeGate {
+    pub fn new(at_once: u32, max_waiting: usize, max_wait: Duration) -> Self {
+        DecodeGate {
+            slots: Arc::new(Semaphore::new(at_once as usize)),
+            at_once,
+            waiting: Arc::default(),
+            max_waiting,
+            max_wait,
         }
     }
-    Ok(out)
+
+    fn busy(&self) -> PhotoError {
+        PhotoError::Busy {
+            retry_after_secs: self.max_wait.as_secs().max(1),
+        }
+    }
+
+    /// Takes every decode slot until the returned permit is dropped, waiting for the decodes
+    /// that hold one to end (tests of a busy server, and of the memory decoding takes).
+    pub async fn occupy_all(&self) -> OwnedSemaphorePermit {
+        self.slots
+            .clone()
+            .acquire_many_owned(self.at_once)
+            .await
+            .expect("the decode semaphore is never closed")
+    }
+
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, PhotoError> {
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(self.busy());
+        }
+        let _place = QueuePlace(self.waiting.clone());
+        match tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => Ok(slot),
+            _ => Err(self.busy()),
+        }
+    }
+
+    /// Decodes one upload in a slot. The slot goes with the blocking thread, so it is held
+    /// until the decode really ends, even when the request that asked for it is gone.
+    async fn process_one(&self, upload: super::Upload) -> Result<ProcessedPhoto, PhotoError> {
+        let slot = self.slot().await?;
+        let name = upload.name.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            process(&upload.name, &upload.bytes)
+        })
+        .await
+        .unwrap_or_else(|_| Err(PhotoError::Undecodable(name, "the decoder failed".into())))
+    }
+
+    /// Processes a request's uploads in order, each in a slot of the server-wide limit (so one
+    /// request uses at most all of them); stops at the first refused photo.
+    pub async fn process_all(
+        &self,
+        uploads: Vec<super::Upload>,
+    ) -> Result<Vec<ProcessedPhoto>, PhotoError> {
+        stream::iter(uploads)
+            .map(|upload| self.process_one(upload))
+            .buffered(self.at_once as usize)
+            .try_collect()
+            .await
+    }
 }
 
 /// `true` for a 64-character lower-case hex id, the only names photos are served by.
@@ -265,6 +371,26 @@ mod tests {
     }
 
     #[test]
+    fn a_progressive_jpeg_whose_coefficients_would_not_fit_is_refused_before_decoding() {
+        let mut out = Vec::new();
+        JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&image::RgbImage::new(16, 16))
+            .unwrap();
+        let sof = out.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+        // Progressive, 8000 x 6000: within the size limit, but its pixels and coefficients
+        // together need more than MAX_DECODE_BYTES.
+        out[sof + 1] = 0xc2;
+        out[sof + 5..sof + 9].copy_from_slice(&[0x17, 0x70, 0x1f, 0x40]);
+        let started = std::time::Instant::now();
+        let refused = process("prog.jpg", &out);
+        assert!(
+            matches!(&refused, Err(PhotoError::Undecodable(n, why)) if n == "prog.jpg" && why.contains("more memory")),
+            "{refused:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
+
+    #[test]
     fn text_named_jpg_and_heic_are_refused() {
         assert!(matches!(
             process("x.jpg", b"hello, not a photo"),
@@ -275,21 +401,78 @@ mod tests {
         assert!(matches!(process("x.heic", &heic), Err(PhotoError::Heic(_))));
     }
 
-    #[test]
-    fn several_photos_keep_their_order() {
-        let uploads: Vec<crate::cases::Upload> = [(30, 20), (40, 30), (50, 40)]
-            .into_iter()
-            .map(|(w, h)| crate::cases::Upload {
+    fn uploads(sizes: &[(u32, u32)]) -> Vec<crate::cases::Upload> {
+        sizes
+            .iter()
+            .map(|&(w, h)| crate::cases::Upload {
                 name: format!("{w}.png"),
                 bytes: png(w, h),
             })
-            .collect();
-        let done = process_all(&uploads).unwrap();
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn several_photos_keep_their_order() {
+        let gate = DecodeGate::default();
+        let uploads = uploads(&[(30, 20), (40, 30), (50, 40)]);
+        let done = gate.process_all(uploads.clone()).await.unwrap();
         let sizes: Vec<_> = done.iter().map(|p| (p.width, p.height)).collect();
         assert_eq!(sizes, [(30, 20), (40, 30), (50, 40)]);
-        let mut bad = uploads.clone();
+        let mut bad = uploads;
         bad[2].bytes = b"not a photo".to_vec();
-        assert!(matches!(process_all(&bad), Err(PhotoError::NotAnImage(n)) if n == "50.png"));
+        assert!(
+            matches!(gate.process_all(bad).await, Err(PhotoError::NotAnImage(n)) if n == "50.png")
+        );
+    }
+
+    #[test]
+    fn cut_png_and_webp_are_refused() {
+        let whole = png(300, 200);
+        assert!(process("cut.png", &whole[..whole.len() / 2]).is_err());
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([x as u8, y as u8, (x * y) as u8])
+        }));
+        let mut webp = Cursor::new(Vec::new());
+        img.write_to(&mut webp, ImageFormat::WebP).unwrap();
+        let webp = webp.into_inner();
+        assert!(process("whole.webp", &webp).is_ok());
+        assert!(process("cut.webp", &webp[..webp.len() / 2]).is_err());
+    }
+
+    #[test]
+    fn size_limits_fit_a_48_megapixel_phone() {
+        assert!(within_size(8064, 6048));
+        assert!(within_size(6048, 8064));
+        assert!(within_size(MAX_SIDE, 4000));
+        assert!(!within_size(8200, 6200));
+        assert!(!within_size(MAX_SIDE + 1, 100));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_busy_at_once_and_a_long_wait_is_busy_after_it() {
+        let gate = DecodeGate::new(1, 1, Duration::from_millis(300));
+        let held = gate.occupy_all().await;
+        let started = std::time::Instant::now();
+        let (waiter, over) = tokio::join!(gate.process_all(uploads(&[(10, 10)])), async {
+            // Lets the first request take the one queue place.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            gate.process_all(uploads(&[(10, 10)])).await
+        });
+        assert!(matches!(over, Err(PhotoError::Busy { .. })));
+        assert!(matches!(
+            waiter,
+            Err(PhotoError::Busy {
+                retry_after_secs: 1
+            })
+        ));
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        drop(held);
+        assert_eq!(
+            gate.waiting.load(Ordering::SeqCst),
+            0,
+            "queue places given back"
+        );
+        assert!(gate.process_all(uploads(&[(10, 10)])).await.is_ok());
     }
 
     #[test]

@@ -173,20 +173,6 @@ pub fn key_line(front: &str, key: &str) -> Option<usize> {
     })
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// Parses and checks front matter. `platform_dir` is the folder the file sits in.
 pub fn parse(split: &Split<'_>, platform_dir: &str) -> Result<FrontMatter, Vec<ContentIssue>> {
     let base = split.front_first_line;
@@ -208,8 +194,8 @@ pub fn parse(split: &Split<'_>, platform_dir: &str) -> Result<FrontMatter, Vec<C
         if !KEYS.contains(&key.as_str()) {
             let hint = KEYS
                 .iter()
-                .filter(|k| edit_distance(k, key) <= 2)
-                .min_by_key(|k| edit_distance(k, key))
+                .filter(|k| strsim::levenshtein(k, key) <= 2)
+                .min_by_key(|k| strsim::levenshtein(k, key))
                 .map(|k| format!(" (did you mean `{k}`?)"))
                 .unwrap_or_default();
             issues.push(at(

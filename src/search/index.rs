@@ -1,27 +1,28 @@
-//! The tantivy index on disk: schema, opening (or rebuilding when missing, corrupt or old),
-//! one writer whose commits run off the async threads, one reader reloaded explicitly.
+//! The tantivy indexes on disk: opening (or rebuilding when missing, corrupt or old), one
+//! writer each whose commits run off the async threads, one reader each reloaded explicitly,
+//! and searching, which reads both and runs off the async threads too.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
-};
-use tantivy::{
-    doc, DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
-};
+use tantivy::query::Query;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
-use super::query::CachedGuide;
-use super::tokenizer;
-use crate::content::{Guide, Library, Platform};
+use super::document::{self, DocKind, IndexDoc};
+use super::guide_cache::GuideCache;
+use super::hit::{self, SearchOutcome};
+use super::query::{self, BuiltQuery};
+use super::schema::{self, Fields, SCHEMA_VERSION};
+use super::status;
+use crate::content::{Library, Platform};
 
-/// Bump when the schema or the tokenizer changes: an index from an older version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
 const META_FILE: &str = "faultbook-index.json";
 const WRITER_MEMORY: usize = 50_000_000;
+/// Most hits one search returns.
+pub const MAX_LIMIT: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -40,94 +41,16 @@ pub enum SearchError {
     Join(#[from] tokio::task::JoinError),
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Fields {
-    pub kind: Field,
-    pub id: Field,
-    pub guide: Field,
-    pub platform: Field,
-    pub title: Field,
-    pub alarms: Field,
-    pub products: Field,
-    pub body: Field,
-}
-
-fn schema() -> (Schema, Fields) {
-    let mut b = Schema::builder();
-    let text = |stored: bool| {
-        let idx = TextFieldIndexing::default()
-            .set_tokenizer(tokenizer::ANALYZER)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
-        let opts = TextOptions::default().set_indexing_options(idx);
-        if stored {
-            opts.set_stored()
-        } else {
-            opts
-        }
-    };
-    let fields = Fields {
-        kind: b.add_text_field("kind", STRING | STORED),
-        id: b.add_text_field("id", STRING | STORED),
-        guide: b.add_text_field("guide", STRING | STORED),
-        platform: b.add_text_field("platform", STRING | STORED),
-        title: b.add_text_field("title", text(true)),
-        alarms: b.add_text_field("alarms", text(true)),
-        products: b.add_text_field("products", text(false)),
-        body: b.add_text_field("body", text(true)),
-    };
-    (b.build(), fields)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    Guide,
-    Case,
-}
-
-impl DocKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Guide => "guide",
-            DocKind::Case => "case",
-        }
-    }
-}
-
-/// One searchable thing: a guide, or a case record.
 #[derive(Debug, Clone)]
-pub struct IndexDoc {
-    pub kind: DocKind,
-    /// Slug for a guide, UUID for a case.
-    pub id: String,
-    /// For a case, the guide it belongs to, if any.
-    pub guide: Option<String>,
+pub struct SearchRequest {
+    pub text: String,
     pub platform: Option<Platform>,
-    pub title: String,
-    pub alarms: Vec<String>,
-    pub products: Vec<String>,
-    pub body: String,
-}
-
-impl IndexDoc {
-    pub fn from_guide(g: &Guide) -> IndexDoc {
-        IndexDoc {
-            kind: DocKind::Guide,
-            id: g.slug.clone(),
-            guide: None,
-            platform: Some(g.front.platform),
-            title: g.front.title.clone(),
-            alarms: g.front.alarms.clone(),
-            // The slug is a name people see in links and say aloud ("the ftlinx guide").
-            products: g
-                .front
-                .products
-                .iter()
-                .cloned()
-                .chain([g.slug.replace('-', " ")])
-                .collect(),
-            body: g.text.clone(),
-        }
-    }
+    pub limit: usize,
+    /// Count matches per platform too (for filter links).
+    pub with_counts: bool,
+    /// Search cases too; false for someone who may not read cases, so that neither hits nor
+    /// word statistics from cases reach them.
+    pub include_cases: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -146,23 +69,21 @@ pub enum OpenOutcome {
 
 /// One tantivy index on disk with its one writer and its one reader (reloaded explicitly).
 #[derive(Clone)]
-pub struct Part {
-    pub(crate) reader: IndexReader,
+struct Part {
+    reader: IndexReader,
     writer: Arc<Mutex<IndexWriter>>,
 }
 
 impl Part {
     fn create(dir: &Path) -> Result<Part, SearchError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let (schema, _) = schema();
+        let (schema, _) = schema::schema();
         let index = Index::create(MmapDirectory::open(dir)?, schema, Default::default())?;
         Part::from_index(index)
     }
 
     fn from_index(index: Index) -> Result<Part, SearchError> {
-        index
-            .tokenizers()
-            .register(tokenizer::ANALYZER, tokenizer::analyzer());
+        schema::register_tokenizer(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -180,11 +101,11 @@ impl Part {
             .map_err(|e| e.to_string())
             .and_then(|d| Index::open(d).map_err(|e| e.to_string()))
             .map_err(|e| format!("index corrupt ({e})"))?;
-        if index.schema() != schema().0 {
+        if index.schema() != schema::schema().0 {
             return Err("index schema differs from this version's".into());
         }
         let part = Part::from_index(index).map_err(|e| format!("index corrupt ({e})"))?;
-        let (_, fields) = schema();
+        let (_, fields) = schema::schema();
         let searcher = part.reader.searcher();
         for seg in searcher.segment_readers() {
             seg.inverted_index(fields.alarms)
@@ -205,11 +126,11 @@ impl Part {
 /// case query needs no filter, so tantivy can skip blocks that cannot reach the top hits.
 #[derive(Clone)]
 pub struct SearchIndex {
-    pub(crate) guides: Part,
-    pub(crate) cases: Part,
-    pub(crate) fields: Fields,
-    /// Guide hits by address, read once; cleared whenever guides are re-indexed.
-    pub(crate) guide_cache: Arc<RwLock<HashMap<DocAddress, Arc<CachedGuide>>>>,
+    guides: Part,
+    cases: Part,
+    fields: Fields,
+    /// Cleared whenever guides are re-indexed.
+    guide_cache: Arc<GuideCache>,
     dir: PathBuf,
 }
 
@@ -225,7 +146,7 @@ impl SearchIndex {
         SearchIndex {
             guides,
             cases,
-            fields: schema().1,
+            fields: schema::schema().1,
             guide_cache: Arc::default(),
             dir: dir.to_path_buf(),
         }
@@ -262,12 +183,13 @@ impl SearchIndex {
         Ok((SearchIndex::assemble(dir, guides, cases), meta))
     }
 
-    /// Opens the index, rebuilding it from the guides (and `extra` records) when it is missing,
-    /// corrupt or from an older schema, and re-indexing guides when their content changed.
+    /// Opens the index, rebuilding it from the guides and `cases` when it is missing, corrupt
+    /// or from an older schema, and re-indexing guides when their content changed. `cases` is
+    /// called only for a rebuild.
     pub fn open_or_rebuild(
         dir: &Path,
         library: &Library,
-        extra: impl FnOnce() -> Vec<IndexDoc>,
+        cases: impl FnOnce() -> Vec<IndexDoc>,
     ) -> Result<(SearchIndex, OpenOutcome), SearchError> {
         match SearchIndex::try_open(dir) {
             Ok((index, meta)) if meta.content_hash == library.content_hash => {
@@ -279,9 +201,7 @@ impl SearchIndex {
             }
             Err(why) => {
                 let index = SearchIndex::create_fresh(dir)?;
-                let mut docs: Vec<IndexDoc> =
-                    library.all().iter().map(IndexDoc::from_guide).collect();
-                docs.extend(extra());
+                let docs = document::documents(library, cases());
                 index.rebuild_blocking(&library.content_hash, docs, |_| {})?;
                 Ok((index, OpenOutcome::Rebuilt(why)))
             }
@@ -293,25 +213,6 @@ impl SearchIndex {
             DocKind::Guide => &self.guides,
             DocKind::Case => &self.cases,
         }
-    }
-
-    fn to_document(&self, d: &IndexDoc) -> TantivyDocument {
-        let f = &self.fields;
-        let mut doc = doc!(
-            f.kind => d.kind.as_str(),
-            f.id => d.id.as_str(),
-            f.guide => d.guide.as_deref().unwrap_or(""),
-            f.platform => d.platform.map_or("", Platform::as_str),
-            f.title => d.title.as_str(),
-            f.body => d.body.as_str(),
-        );
-        for a in &d.alarms {
-            doc.add_text(f.alarms, a);
-        }
-        for p in &d.products {
-            doc.add_text(f.products, p);
-        }
-        doc
     }
 
     fn write_meta(&self, content_hash: &str) -> Result<(), SearchError> {
@@ -344,7 +245,7 @@ impl SearchIndex {
                 } else {
                     &mut c
                 };
-                w.add_document(self.to_document(d))?;
+                w.add_document(d.to_tantivy(&self.fields))?;
                 progress(i as u64 + 1);
             }
             g.commit()?;
@@ -362,7 +263,7 @@ impl SearchIndex {
             let mut w = self.guides.writer()?;
             w.delete_all_documents()?;
             for g in library.all() {
-                w.add_document(self.to_document(&IndexDoc::from_guide(g)))?;
+                w.add_document(IndexDoc::from_guide(g).to_tantivy(&self.fields))?;
             }
             w.commit()?;
         }
@@ -379,7 +280,7 @@ impl SearchIndex {
             {
                 let mut w = part.writer()?;
                 w.delete_term(Term::from_field_text(this.fields.id, &d.id));
-                w.add_document(this.to_document(&d))?;
+                w.add_document(d.to_tantivy(&this.fields))?;
                 w.commit()?;
             }
             part.reader.reload()?;
@@ -389,12 +290,73 @@ impl SearchIndex {
     }
 
     fn forget_guide_tokens(&self) {
-        if let Ok(mut m) = self.guide_cache.write() {
-            m.clear();
-        }
+        self.guide_cache.clear();
     }
 
     pub fn num_docs(&self) -> u64 {
         self.guides.reader.searcher().num_docs() + self.cases.reader.searcher().num_docs()
+    }
+
+    /// Runs a search on a blocking thread, so the async threads stay free for other requests
+    /// while tantivy walks postings and reads stored documents.
+    pub async fn search(&self, req: SearchRequest) -> Result<SearchOutcome, SearchError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.search_blocking(&req)).await?
+    }
+
+    /// Runs a search on this thread. Never fails on odd input: anything unsearchable gives an
+    /// empty outcome.
+    pub fn search_blocking(&self, req: &SearchRequest) -> Result<SearchOutcome, SearchError> {
+        let gs = self.guides.reader.searcher();
+        let cs = self.cases.reader.searcher();
+        let text = query::clean_input(&req.text);
+        let BuiltQuery {
+            guides,
+            cases,
+            fuzzy_words,
+            snippet_terms,
+            terms_used,
+        } = query::build(&self.fields, &gs, req.include_cases.then_some(&cs), &text)?;
+        let cases = cases.filter(|_| req.include_cases);
+        let mut outcome = SearchOutcome {
+            status_code: status::table().find_in(&req.text),
+            terms_used,
+            fuzzy_words,
+            ..SearchOutcome::default()
+        };
+        if guides.is_none() && cases.is_none() {
+            return Ok(outcome);
+        }
+        let on_platform =
+            |q: &dyn Query, p: Platform| query::platform_filter(&self.fields, q.box_clone(), p);
+        if req.with_counts {
+            for p in Platform::ALL {
+                let mut n = 0;
+                if let Some(q) = &guides {
+                    n += gs.search(&on_platform(q.as_ref(), p), &Count)?;
+                }
+                if let Some(q) = &cases {
+                    n += cs.search(&on_platform(q.as_ref(), p), &Count)?;
+                }
+                outcome.platform_counts.push((p, n));
+            }
+        }
+        let filter = |q: Option<Box<dyn Query>>| match (q, req.platform) {
+            (Some(q), Some(p)) => Some(query::platform_filter(&self.fields, q, p)),
+            (q, _) => q,
+        };
+        let limit = req.limit.clamp(1, MAX_LIMIT);
+        let top = query::guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit)?;
+        for (score, kind, addr) in top {
+            let hit = match kind {
+                DocKind::Guide => {
+                    let g = self.guide_cache.get(&gs, &self.fields, addr)?;
+                    hit::guide_hit(&g, score, &snippet_terms)
+                }
+                DocKind::Case => hit::case_hit(&cs.doc(addr)?, &self.fields, score, &snippet_terms),
+            };
+            outcome.hits.push(hit);
+        }
+        Ok(outcome)
     }
 }

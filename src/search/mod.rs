@@ -1,14 +1,25 @@
-//! Search: the tantivy index of guides (and later cases), the alarm tokenizer, query building,
+//! Search: the tantivy indexes of guides and cases, the alarm tokenizer, query building,
 //! snippets, and the OPC UA status-code table.
+//!
+//! Imports go one way: `tokenizer` and `status` at the bottom; `schema` (fields) and `snippet`
+//! on them; `document` (what is indexed), `guide_cache`, `query` (building and ranking over a
+//! searcher) and `hit` (what a search answers) on those; `index` (writers, readers, commits and
+//! searching) on top.
 
+pub mod document;
+pub mod guide_cache;
+pub mod hit;
 pub mod index;
 pub mod query;
+pub mod relevance;
+pub mod schema;
 pub mod snippet;
 pub mod status;
 pub mod tokenizer;
 
-pub use index::{DocKind, IndexDoc, OpenOutcome, SearchError, SearchIndex};
-pub use query::{Hit, SearchOutcome, SearchRequest};
+pub use document::{documents, DocKind, IndexDoc};
+pub use hit::{Hit, SearchOutcome};
+pub use index::{OpenOutcome, SearchError, SearchIndex, SearchRequest, MAX_LIMIT};
 
 use crate::content::{Guide, Library};
 use status::StatusCode;
@@ -27,4 +38,3 @@ pub fn guides_listing<'a>(library: &'a Library, code: &StatusCode) -> Vec<&'a Gu
         })
         .collect()
 }
-pub mod relevance;

@@ -1,21 +1,21 @@
-//! Turning whatever a tech pasted into a tantivy query, without ever handing raw input to
-//! tantivy's query parser, and running it.
+//! Turning whatever a tech pasted into tantivy queries, without ever handing raw input to
+//! tantivy's query parser, and ranking guides against cases. Works on searchers and the field
+//! set only; opening, writing and reloading the index is `index`'s business.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use regex::Regex;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::query::{
     BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     TermQuery,
 };
-use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, Score, Searcher, Term};
 
-use super::index::{DocKind, SearchError, SearchIndex};
-use super::snippet;
-use super::status::{self, StatusCode};
+use super::document::DocKind;
+use super::schema::Fields;
 use super::tokenizer::{self, TokenKind};
 use crate::content::Platform;
 
@@ -23,8 +23,6 @@ use crate::content::Platform;
 pub const MAX_INPUT_BYTES: usize = 16 * 1024;
 /// Most distinct terms one query uses; whole identifiers and codes go first.
 const MAX_TERMS: usize = 40;
-pub const MAX_LIMIT: usize = 100;
-const SNIPPET_BYTES: usize = 240;
 
 const W_ALARMS: Score = 4.0;
 const W_ALARM_PART: Score = 2.0;
@@ -59,54 +57,17 @@ const NOISE: &[&str] = &[
     "critical", "crit", "emerg", "verbos", "verbose",
 ];
 
-#[derive(Debug, Clone)]
-pub struct SearchRequest {
-    pub text: String,
-    pub platform: Option<Platform>,
-    pub limit: usize,
-    /// Count matches per platform too (for filter links).
-    pub with_counts: bool,
-    /// Search cases too; false for someone who may not read cases, so that neither hits nor
-    /// word statistics from cases reach them.
-    pub include_cases: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Hit {
-    pub kind: DocKind,
-    pub id: String,
-    pub guide: Option<String>,
-    pub title: String,
-    pub platform: Option<Platform>,
-    pub url: String,
-    /// HTML: escaped text with the matching words in `<mark>`.
-    pub snippet: String,
-    pub score: Score,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SearchOutcome {
-    pub status_code: Option<&'static StatusCode>,
-    pub hits: Vec<Hit>,
-    /// Matches per platform for the whole query, ignoring the platform filter.
-    pub platform_counts: Vec<(Platform, usize)>,
-    /// How many terms the query used; 0 means the input held nothing searchable.
-    pub terms_used: usize,
-    /// Words that were not found anywhere and were matched by spelling instead.
-    pub fuzzy_words: Vec<String>,
-}
-
-struct BuiltQuery {
+pub struct BuiltQuery {
     /// For guides: every term, spelling matches, word pairs and quoted phrases. None when the
     /// input held nothing that is in the index.
-    guides: Option<Box<dyn Query>>,
+    pub guides: Option<Box<dyn Query>>,
     /// For cases: the same without word pairs, and without the words so common among
     /// hundreds of thousands of cases that they only cost time.
-    cases: Option<Box<dyn Query>>,
-    fuzzy_words: Vec<String>,
+    pub cases: Option<Box<dyn Query>>,
+    pub fuzzy_words: Vec<String>,
     /// Terms to highlight in snippets, rarer ones scoring higher.
-    snippet_terms: BTreeMap<String, Score>,
-    terms_used: usize,
+    pub snippet_terms: BTreeMap<String, Score>,
+    pub terms_used: usize,
 }
 
 struct QueryTerm {
@@ -215,351 +176,205 @@ fn boosted(q: Box<dyn Query>, w: Score) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(q, w)))
 }
 
-/// What a guide hit needs, kept in memory between searches.
-pub struct CachedGuide {
-    slug: String,
-    title: String,
-    platform: Option<Platform>,
-    body: String,
-    tokens: Vec<snippet::SnippetToken>,
-}
-
 type Clauses = Vec<(Occur, Box<dyn Query>)>;
 
 /// A hit before its document is read: which index it came from and where.
-type Ranked = (Score, DocKind, DocAddress);
+pub type Ranked = (Score, DocKind, DocAddress);
 
-impl SearchIndex {
-    fn text_fields(&self) -> [(Field, Score); 4] {
-        let f = &self.fields;
-        [
-            (f.alarms, W_ALARMS),
-            (f.title, W_TITLE),
-            (f.products, W_PRODUCTS),
-            (f.body, W_BODY),
-        ]
-    }
+fn text_fields(f: &Fields) -> [(Field, Score); 4] {
+    [
+        (f.alarms, W_ALARMS),
+        (f.title, W_TITLE),
+        (f.products, W_PRODUCTS),
+        (f.body, W_BODY),
+    ]
+}
 
-    /// The guide query and the case query for cleaned input, and what the page reports.
-    fn build_query(
-        &self,
-        guides: &Searcher,
-        cases: Option<&Searcher>,
-        text: &str,
-    ) -> Result<BuiltQuery, SearchError> {
-        let analysed = analysis(text);
-        let terms = query_terms(&analysed);
-        let mut guide_clauses: Clauses = Vec::new();
-        // (highest field document frequency among cases, that term's clauses) per term.
-        let mut case_terms: Vec<(u64, Clauses)> = Vec::new();
-        let mut case_clauses: Clauses = Vec::new();
-        let mut fuzzy_words = Vec::new();
-        let mut snippet_terms = BTreeMap::new();
-        let mut guide_body_terms = HashSet::new();
-        for t in &terms {
-            let mut found = 0u64;
-            let mut case_max_df = 0u64;
-            let kind_w = if t.kind == TokenKind::Part {
-                1.0
-            } else {
-                W_WHOLE
+/// The guide query and the case query for cleaned input, and what the page reports. `cases`
+/// is None when the caller may not read cases: then no case statistics shape the queries.
+pub fn build(
+    fields: &Fields,
+    guides: &Searcher,
+    cases: Option<&Searcher>,
+    text: &str,
+) -> tantivy::Result<BuiltQuery> {
+    let analysed = analysis(text);
+    let terms = query_terms(&analysed);
+    let mut guide_clauses: Clauses = Vec::new();
+    // (highest field document frequency among cases, that term's clauses) per term.
+    let mut case_terms: Vec<(u64, Clauses)> = Vec::new();
+    let mut case_clauses: Clauses = Vec::new();
+    let mut fuzzy_words = Vec::new();
+    let mut snippet_terms = BTreeMap::new();
+    let mut guide_body_terms = HashSet::new();
+    for t in &terms {
+        let mut found = 0u64;
+        let mut case_max_df = 0u64;
+        let kind_w = if t.kind == TokenKind::Part {
+            1.0
+        } else {
+            W_WHOLE
+        };
+        // Guides: one clause per term taking the best field (plus a little of the others),
+        // so a common word that sits in every field does not outweigh a rare one.
+        let mut per_field: Vec<Box<dyn Query>> = Vec::new();
+        // Cases: plain boosted term queries, which tantivy can prune block by block.
+        let mut case_fields: Clauses = Vec::new();
+        let mut body_df = 0u64;
+        for (field, mut w) in text_fields(fields) {
+            // A word that is only part of an alarm name says less than the whole name.
+            if field == fields.alarms && t.kind == TokenKind::Part {
+                w = W_ALARM_PART;
+            }
+            let term = Term::from_field_text(field, &t.text);
+            let gdf = guides.doc_freq(&term)?;
+            let cdf = match cases {
+                Some(cs) => cs.doc_freq(&term)?,
+                None => 0,
             };
-            // Guides: one clause per term taking the best field (plus a little of the others),
-            // so a common word that sits in every field does not outweigh a rare one.
-            let mut per_field: Vec<Box<dyn Query>> = Vec::new();
-            // Cases: plain boosted term queries, which tantivy can prune block by block.
-            let mut case_fields: Clauses = Vec::new();
-            let mut body_df = 0u64;
-            for (field, mut w) in self.text_fields() {
-                // A word that is only part of an alarm name says less than the whole name.
-                if field == self.fields.alarms && t.kind == TokenKind::Part {
-                    w = W_ALARM_PART;
-                }
-                let term = Term::from_field_text(field, &t.text);
-                let gdf = guides.doc_freq(&term)?;
-                let cdf = match cases {
-                    Some(cs) => cs.doc_freq(&term)?,
-                    None => 0,
-                };
-                found += gdf + cdf;
-                case_max_df = case_max_df.max(cdf);
-                let tq = || Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
+            found += gdf + cdf;
+            case_max_df = case_max_df.max(cdf);
+            let tq = || Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
+            if gdf > 0 {
+                per_field.push(Box::new(BoostQuery::new(tq(), w * kind_w)));
+            }
+            if cdf > 0 {
+                case_fields.push(boosted(tq(), w * kind_w));
+            }
+            if field == fields.body {
+                body_df = gdf + cdf;
                 if gdf > 0 {
-                    per_field.push(Box::new(BoostQuery::new(tq(), w * kind_w)));
-                }
-                if cdf > 0 {
-                    case_fields.push(boosted(tq(), w * kind_w));
-                }
-                if field == self.fields.body {
-                    body_df = gdf + cdf;
-                    if gdf > 0 {
-                        guide_body_terms.insert(t.text.clone());
-                    }
+                    guide_body_terms.insert(t.text.clone());
                 }
             }
-            if body_df > 0 {
-                snippet_terms.insert(t.text.clone(), 1.0 / (1.0 + body_df as Score));
-            }
-            if !per_field.is_empty() {
-                guide_clauses.push((
-                    Occur::Should,
-                    Box::new(DisjunctionMaxQuery::with_tie_breaker(
-                        per_field,
-                        TIE_BREAKER,
-                    )),
-                ));
-            }
-            if !case_fields.is_empty() {
-                case_terms.push((case_max_df, case_fields));
-            }
-            let chars = t.text.chars().count();
-            let wordlike = t.text.chars().all(char::is_alphabetic);
-            if found == 0 && t.kind == TokenKind::Part && wordlike && chars >= 5 {
-                let distance = if chars >= 9 { 2 } else { 1 };
-                // Products are short names; typos there are not worth an automaton.
-                let fuzzy: Vec<Box<dyn Query>> = self
-                    .text_fields()
-                    .into_iter()
-                    .filter(|(field, _)| *field != self.fields.products)
-                    .map(|(field, w)| -> Box<dyn Query> {
-                        Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new(
-                                Term::from_field_text(field, &t.text),
-                                distance,
-                                true,
-                            )),
-                            w * W_FUZZY,
-                        ))
-                    })
-                    .collect();
-                let fuzzy: Box<dyn Query> =
-                    Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER));
-                case_clauses.push((Occur::Should, fuzzy.box_clone()));
-                guide_clauses.push((Occur::Should, fuzzy));
-                fuzzy_words.push(t.text.clone());
-            }
         }
-        // Words in a large share of all cases cost time and say little; the rarest few stay.
-        let common = (cases.map_or(0, |c| c.num_docs()) as f64 * COMMON_SHARE) as u64;
-        case_terms.sort_by_key(|(df, _)| *df);
-        for (rank, (df, clauses)) in case_terms.into_iter().enumerate() {
-            if rank < KEEP_RAREST || df <= common {
-                case_clauses.extend(clauses);
-            }
+        if body_df > 0 {
+            snippet_terms.insert(t.text.clone(), 1.0 / (1.0 + body_df as Score));
         }
-
-        // Words the tech typed next to each other score more where the guide has them close
-        // together too ("stop updating", "switch back").
-        let mut pairs = 0;
-        for pair in adjacent_words(&analysed).windows(2) {
-            if pairs >= MAX_PAIRS {
-                break;
-            }
-            let (a, b) = (pair[0], pair[1]);
-            if !guide_body_terms.contains(a) || !guide_body_terms.contains(b) || a == b {
-                continue;
-            }
-            let pq = PhraseQuery::new_with_offset_and_slop(
-                vec![
-                    (0, Term::from_field_text(self.fields.body, a)),
-                    (1, Term::from_field_text(self.fields.body, b)),
-                ],
-                PAIR_SLOP,
-            );
-            guide_clauses.push(boosted(Box::new(pq), W_PAIR));
-            pairs += 1;
-        }
-        for phrase in quoted_phrases(text) {
-            let mut positions = HashSet::new();
-            let words: Vec<(usize, String)> = tokenizer::terms(phrase)
-                .into_iter()
-                .filter(|(_, p)| positions.insert(*p))
-                .map(|(t, p)| (p, t))
-                .collect();
-            if words.len() < 2 {
-                continue;
-            }
-            for (field, w) in self.text_fields() {
-                let pq = PhraseQuery::new_with_offset(
-                    words
-                        .iter()
-                        .map(|(p, t)| (*p, Term::from_field_text(field, t)))
-                        .collect(),
-                );
-                let (occur, q) = boosted(Box::new(pq), w * W_PHRASE);
-                case_clauses.push((occur, q.box_clone()));
-                guide_clauses.push((occur, q));
-            }
-        }
-        let boolean =
-            |c: Clauses| (!c.is_empty()).then(|| Box::new(BooleanQuery::new(c)) as Box<dyn Query>);
-        Ok(BuiltQuery {
-            guides: boolean(guide_clauses),
-            cases: boolean(case_clauses),
-            fuzzy_words,
-            snippet_terms,
-            terms_used: terms.len(),
-        })
-    }
-
-    fn platform_filter(&self, q: Box<dyn Query>, p: Platform) -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, q),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.platform, p.as_str()),
-                    IndexRecordOption::Basic,
+        if !per_field.is_empty() {
+            guide_clauses.push((
+                Occur::Should,
+                Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                    per_field,
+                    TIE_BREAKER,
                 )),
-            ),
-        ]))
+            ));
+        }
+        if !case_fields.is_empty() {
+            case_terms.push((case_max_df, case_fields));
+        }
+        let chars = t.text.chars().count();
+        let wordlike = t.text.chars().all(char::is_alphabetic);
+        if found == 0 && t.kind == TokenKind::Part && wordlike && chars >= 5 {
+            let distance = if chars >= 9 { 2 } else { 1 };
+            // Products are short names; typos there are not worth an automaton.
+            let fuzzy: Vec<Box<dyn Query>> = text_fields(fields)
+                .into_iter()
+                .filter(|(field, _)| *field != fields.products)
+                .map(|(field, w)| -> Box<dyn Query> {
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new(
+                            Term::from_field_text(field, &t.text),
+                            distance,
+                            true,
+                        )),
+                        w * W_FUZZY,
+                    ))
+                })
+                .collect();
+            let fuzzy: Box<dyn Query> =
+                Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER));
+            case_clauses.push((Occur::Should, fuzzy.box_clone()));
+            guide_clauses.push((Occur::Should, fuzzy));
+            fuzzy_words.push(t.text.clone());
+        }
     }
-
-    /// Runs a search. Never fails on odd input: anything unsearchable gives an empty outcome.
-    pub fn search(&self, req: &SearchRequest) -> Result<SearchOutcome, SearchError> {
-        let gs = self.guides.reader.searcher();
-        let cs = self.cases.reader.searcher();
-        let text = clean_input(&req.text);
-        let status_code = status::table().find_in(&req.text);
-        let BuiltQuery {
-            guides,
-            cases,
-            fuzzy_words,
-            snippet_terms,
-            terms_used,
-        } = self.build_query(&gs, req.include_cases.then_some(&cs), &text)?;
-        let cases = cases.filter(|_| req.include_cases);
-        let mut outcome = SearchOutcome {
-            status_code,
-            terms_used,
-            fuzzy_words,
-            ..SearchOutcome::default()
-        };
-        if guides.is_none() && cases.is_none() {
-            return Ok(outcome);
-        }
-        if req.with_counts {
-            for p in Platform::ALL {
-                let mut n = 0;
-                if let Some(q) = &guides {
-                    n += gs.search(&self.platform_filter(q.box_clone(), p), &Count)?;
-                }
-                if let Some(q) = &cases {
-                    n += cs.search(&self.platform_filter(q.box_clone(), p), &Count)?;
-                }
-                outcome.platform_counts.push((p, n));
-            }
-        }
-        let filter = |q: Option<Box<dyn Query>>| match (q, req.platform) {
-            (Some(q), Some(p)) => Some(self.platform_filter(q, p)),
-            (q, _) => q,
-        };
-        let limit = req.limit.clamp(1, MAX_LIMIT);
-        let top = guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit)?;
-        for (score, kind, addr) in top {
-            let hit = match kind {
-                DocKind::Guide => {
-                    let g = self.cached_guide(&gs, addr)?;
-                    self.guide_hit(&g, score, &snippet_terms)
-                }
-                DocKind::Case => self.case_hit(&cs.doc(addr)?, score, &snippet_terms),
-            };
-            outcome.hits.push(hit);
-        }
-        Ok(outcome)
-    }
-
-    /// A guide's stored fields and snippet tokens, read once per guide and then cached:
-    /// guide bodies are long, and the same few guides answer most searches.
-    fn cached_guide(
-        &self,
-        gs: &Searcher,
-        addr: DocAddress,
-    ) -> Result<Arc<CachedGuide>, SearchError> {
-        if let Some(g) = self
-            .guide_cache
-            .read()
-            .ok()
-            .and_then(|m| m.get(&addr).cloned())
-        {
-            return Ok(g);
-        }
-        let doc: TantivyDocument = gs.doc(addr)?;
-        let get = |field: Field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let body = get(self.fields.body);
-        let g = Arc::new(CachedGuide {
-            slug: get(self.fields.id),
-            title: get(self.fields.title),
-            platform: Platform::parse(&get(self.fields.platform)),
-            tokens: snippet::tokens(&body),
-            body,
-        });
-        if let Ok(mut m) = self.guide_cache.write() {
-            m.insert(addr, g.clone());
-        }
-        Ok(g)
-    }
-
-    fn guide_hit(&self, g: &CachedGuide, score: Score, weights: &BTreeMap<String, Score>) -> Hit {
-        Hit {
-            kind: DocKind::Guide,
-            id: g.slug.clone(),
-            guide: None,
-            title: g.title.clone(),
-            platform: g.platform,
-            url: format!("/guides/{}", g.slug),
-            snippet: snippet::render(&g.body, &g.tokens, weights, SNIPPET_BYTES),
-            score,
+    // Words in a large share of all cases cost time and say little; the rarest few stay.
+    let common = (cases.map_or(0, |c| c.num_docs()) as f64 * COMMON_SHARE) as u64;
+    case_terms.sort_by_key(|(df, _)| *df);
+    for (rank, (df, clauses)) in case_terms.into_iter().enumerate() {
+        if rank < KEEP_RAREST || df <= common {
+            case_clauses.extend(clauses);
         }
     }
 
-    fn case_hit(
-        &self,
-        doc: &TantivyDocument,
-        score: Score,
-        weights: &BTreeMap<String, Score>,
-    ) -> Hit {
-        let f = &self.fields;
-        let get = |field: Field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let id = get(f.id);
-        let body = get(f.body);
-        Hit {
-            kind: DocKind::Case,
-            url: format!("/cases/{id}"),
-            guide: Some(get(f.guide)).filter(|g| !g.is_empty()),
-            title: get(f.title),
-            platform: Platform::parse(&get(f.platform)),
-            snippet: snippet::render(
-                &body,
-                &snippet::matching_tokens(&body, weights),
-                weights,
-                SNIPPET_BYTES,
-            ),
-            score,
-            id,
+    // Words the tech typed next to each other score more where the guide has them close
+    // together too ("stop updating", "switch back").
+    let mut pairs = 0;
+    for pair in adjacent_words(&analysed).windows(2) {
+        if pairs >= MAX_PAIRS {
+            break;
+        }
+        let (a, b) = (pair[0], pair[1]);
+        if !guide_body_terms.contains(a) || !guide_body_terms.contains(b) || a == b {
+            continue;
+        }
+        let pq = PhraseQuery::new_with_offset_and_slop(
+            vec![
+                (0, Term::from_field_text(fields.body, a)),
+                (1, Term::from_field_text(fields.body, b)),
+            ],
+            PAIR_SLOP,
+        );
+        guide_clauses.push(boosted(Box::new(pq), W_PAIR));
+        pairs += 1;
+    }
+    for phrase in quoted_phrases(text) {
+        let mut positions = HashSet::new();
+        let words: Vec<(usize, String)> = tokenizer::terms(phrase)
+            .into_iter()
+            .filter(|(_, p)| positions.insert(*p))
+            .map(|(t, p)| (p, t))
+            .collect();
+        if words.len() < 2 {
+            continue;
+        }
+        for (field, w) in text_fields(fields) {
+            let pq = PhraseQuery::new_with_offset(
+                words
+                    .iter()
+                    .map(|(p, t)| (*p, Term::from_field_text(field, t)))
+                    .collect(),
+            );
+            let (occur, q) = boosted(Box::new(pq), w * W_PHRASE);
+            case_clauses.push((occur, q.box_clone()));
+            guide_clauses.push((occur, q));
         }
     }
+    let boolean =
+        |c: Clauses| (!c.is_empty()).then(|| Box::new(BooleanQuery::new(c)) as Box<dyn Query>);
+    Ok(BuiltQuery {
+        guides: boolean(guide_clauses),
+        cases: boolean(case_clauses),
+        fuzzy_words,
+        snippet_terms,
+        terms_used: terms.len(),
+    })
+}
+
+/// `q` restricted to documents of platform `p`.
+pub fn platform_filter(fields: &Fields, q: Box<dyn Query>, p: Platform) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Must, q),
+        (
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(fields.platform, p.as_str()),
+                IndexRecordOption::Basic,
+            )),
+        ),
+    ]))
 }
 
 /// Guides that match well come first, whatever the cases score: a tech is looking for the
 /// fix. Then cases and weakly matching guides, by score, cases damped.
-fn guides_then_cases(
+pub fn guides_then_cases(
     gs: &Searcher,
     guides: Option<Box<dyn Query>>,
     cs: &Searcher,
     cases: Option<Box<dyn Query>>,
     limit: usize,
-) -> Result<Vec<Ranked>, SearchError> {
+) -> tantivy::Result<Vec<Ranked>> {
     let collector = TopDocs::with_limit(limit);
     let guides: Vec<(Score, DocAddress)> = match guides {
         Some(q) => gs.search(&q, &collector)?,

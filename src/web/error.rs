@@ -100,6 +100,12 @@ impl From<AuthError> for AppError {
 
 impl From<PhotoError> for AppError {
     fn from(e: PhotoError) -> Self {
+        if let PhotoError::Busy { retry_after_secs } = e {
+            return AppError::Busy {
+                message: e.to_string(),
+                retry_after_secs,
+            };
+        }
         if e.is_user_error() {
             AppError::Unprocessable(e.to_string())
         } else {

@@ -38,7 +38,7 @@ fn search_href(q: &str) -> String {
 
 /// The guide that clearly owns an alarm: the only guide listing a recognised status code, or a
 /// search winner well ahead of the runner-up.
-fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a Guide>, AppError> {
+async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a Guide>, AppError> {
     if let Some(sc) = status::table().find_in(code) {
         let listing = guides_listing(&state.library, sc);
         if listing.len() == 1 {
@@ -48,15 +48,18 @@ fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a Guide>
             return Ok(None);
         }
     }
-    let outcome = state.search.search(&SearchRequest {
-        text: code.to_string(),
-        platform: None,
-        limit: 5,
-        with_counts: false,
-        // Only a guide can own an alarm, and cases must not sway the answer for someone
-        // who may not read them.
-        include_cases: false,
-    })?;
+    let outcome = state
+        .search
+        .search(SearchRequest {
+            text: code.to_string(),
+            platform: None,
+            limit: 5,
+            with_counts: false,
+            // Only a guide can own an alarm, and cases must not sway the answer for someone
+            // who may not read them.
+            include_cases: false,
+        })
+        .await?;
     let guides: Vec<_> = outcome
         .hits
         .iter()
@@ -80,7 +83,7 @@ async fn alarm(
     if code.is_empty() {
         return Ok(found("/search"));
     }
-    Ok(match owning_guide(&state, code)? {
+    Ok(match owning_guide(&state, code).await? {
         Some(g) => found(&g.url()),
         None => found(&search_href(code)),
     })

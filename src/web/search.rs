@@ -43,7 +43,7 @@ impl SearchParams {
                 "platform" if !v.is_empty() => p.platform = Some(v.into_owned()),
                 "limit" => {
                     if let Ok(n) = v.trim().parse::<usize>() {
-                        p.limit = n.clamp(1, crate::search::query::MAX_LIMIT);
+                        p.limit = n.clamp(1, crate::search::MAX_LIMIT);
                     }
                 }
                 _ => {}
@@ -53,7 +53,7 @@ impl SearchParams {
     }
 }
 
-fn run(
+async fn run(
     state: &AppState,
     caller: &Caller,
     params: &SearchParams,
@@ -65,39 +65,63 @@ fn run(
     }
     state
         .search
-        .search(&SearchRequest {
+        .search(SearchRequest {
             text: params.q.clone(),
             platform,
             limit: params.limit,
             with_counts,
             include_cases: state.auth.allows(caller, Permission::ReadCases),
         })
+        .await
         .map_err(AppError::from)
 }
 
+/// Where a hit links to; the same paths as `Guide::url` and `Case::url`.
+fn hit_url(hit: &Hit) -> String {
+    match hit.kind {
+        DocKind::Guide => format!("/guides/{}", hit.id),
+        DocKind::Case => format!("/cases/{}", hit.id),
+    }
+}
+
+/// A hit with the link the results page shows for it.
+pub struct LinkedHit {
+    pub hit: Hit,
+    pub url: String,
+}
+
+impl From<Hit> for LinkedHit {
+    fn from(hit: Hit) -> Self {
+        LinkedHit {
+            url: hit_url(&hit),
+            hit,
+        }
+    }
+}
+
 pub struct CaseGroup {
-    pub guide: Hit,
-    pub cases: Vec<Hit>,
+    pub guide: LinkedHit,
+    pub cases: Vec<LinkedHit>,
 }
 
 /// Case hits go under their guide when that guide is among the hits; the rest stand alone.
-fn group_hits(hits: Vec<Hit>) -> (Vec<CaseGroup>, Vec<Hit>) {
+fn group_hits(hits: Vec<Hit>) -> (Vec<CaseGroup>, Vec<LinkedHit>) {
     let mut groups: Vec<CaseGroup> = Vec::new();
     let mut cases = Vec::new();
     for h in hits {
         match h.kind {
             DocKind::Guide => groups.push(CaseGroup {
-                guide: h,
+                guide: h.into(),
                 cases: Vec::new(),
             }),
-            DocKind::Case => cases.push(h),
+            DocKind::Case => cases.push(LinkedHit::from(h)),
         }
     }
     let mut loose = Vec::new();
     for c in cases {
         match groups
             .iter_mut()
-            .find(|g| c.guide.as_deref() == Some(g.guide.id.as_str()))
+            .find(|g| c.hit.guide.as_deref() == Some(g.guide.hit.id.as_str()))
         {
             Some(g) => g.cases.push(c),
             None => loose.push(c),
@@ -127,7 +151,7 @@ struct ResultsPage<'a> {
     unknown_platform: Option<String>,
     card: Option<StatusCard<'a>>,
     groups: Vec<CaseGroup>,
-    loose_cases: Vec<Hit>,
+    loose_cases: Vec<LinkedHit>,
     platforms: Vec<PlatformLink>,
     all_href: String,
     fuzzy_words: Vec<String>,
@@ -152,7 +176,7 @@ async fn search_page(
     let params = SearchParams::parse(raw.as_deref());
     let platform = params.platform.as_deref().and_then(Platform::parse);
     let unknown_platform = params.platform.clone().filter(|_| platform.is_none());
-    let outcome = run(&state, &caller, &params, platform, true)?;
+    let outcome = run(&state, &caller, &params, platform, true).await?;
     let card = outcome.status_code.map(|code| StatusCard {
         code,
         guides: guides_listing(&state.library, code),
@@ -239,7 +263,7 @@ async fn search_api(
 ) -> Result<Response, AppError> {
     let params = SearchParams::parse(raw.as_deref());
     let platform = super::parse_platform(params.platform.as_deref())?;
-    let outcome = run(&state, &caller, &params, platform, false)?;
+    let outcome = run(&state, &caller, &params, platform, false).await?;
     let status_code = outcome.status_code.map(|c| StatusJson {
         name: c.name(),
         hex: c.hex(),
@@ -260,6 +284,7 @@ async fn search_api(
         .hits
         .into_iter()
         .map(|h| {
+            let url = hit_url(&h);
             let (slug, id) = match h.kind {
                 DocKind::Guide => (Some(h.id), None),
                 DocKind::Case => (None, Some(h.id)),
@@ -271,7 +296,7 @@ async fn search_api(
                 guide: h.guide,
                 title: h.title,
                 platform: h.platform,
-                url: h.url,
+                url,
                 snippet: h.snippet,
                 score: h.score,
             }

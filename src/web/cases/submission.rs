@@ -4,7 +4,7 @@
 
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use super::form::{render_form, FormCtx};
 use super::{too_large, AppError, AppState, MAX_PHOTOS, PHOTO_MAX_BYTES};
 use crate::auth::store::same_secret;
 use crate::auth::{Caller, Permission};
+use crate::cases::photos::PhotoError;
 use crate::cases::{
     valid_key, CaseDraft, CaseError, FieldError, Filed, Submission, Upload, KEY_MAX,
 };
@@ -359,6 +360,12 @@ async fn file_from_form(
     match state.cases.submit(submission, caller).await {
         Ok(filed) => filed_answer(state, caller, guide.map(|g| (g.slug.clone(), g.front.title.clone())), filed),
         Err(CaseError::Invalid(errors)) => again(StatusCode::UNPROCESSABLE_ENTITY, &errors, None),
+        Err(CaseError::Photo(e @ PhotoError::Busy { retry_after_secs })) => {
+            let mut res = again(StatusCode::SERVICE_UNAVAILABLE, &[], Some(e.to_string()))?;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            Ok(res)
+        }
         Err(CaseError::Photo(e)) if e.is_user_error() => {
             again(StatusCode::UNPROCESSABLE_ENTITY, &[], Some(e.to_string()))
         }

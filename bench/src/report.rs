@@ -1,4 +1,4 @@
-//! `faultbook bench`: a deterministic synthetic corpus (the shipped guides plus N cases with
+//! The benchmark itself: a deterministic synthetic corpus (the shipped guides plus N cases with
 //! alarm vocabularies from all five platforms), indexed by faultbook's tantivy index and by
 //! SQLite FTS5 (unicode61) side by side; index build time, query latency and relevance.
 
@@ -9,9 +9,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::content::{Library, Platform};
-use crate::search::relevance::{self, RelevanceQuery, RelevanceReport};
-use crate::search::{DocKind, IndexDoc, SearchIndex, SearchRequest};
+use faultbook::content::{Library, Platform};
+use faultbook::search::relevance::{self, RelevanceQuery, RelevanceReport};
+use faultbook::search::{self, DocKind, IndexDoc, SearchIndex, SearchRequest};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -177,7 +177,7 @@ pub fn corpus(library: &Library, cases: usize, seed: u64) -> (Vec<IndexDoc>, Vec
         .into_iter()
         .map(|(p, gs)| (p, gs.iter().map(|g| g.slug.clone()).collect()))
         .collect();
-    let mut docs: Vec<IndexDoc> = library.all().iter().map(IndexDoc::from_guide).collect();
+    let mut case_docs = Vec::with_capacity(cases);
     let mut case_queries = Vec::new();
     for i in 0..cases {
         let d = case_doc(&mut rng, i, &by_platform);
@@ -191,9 +191,9 @@ pub fn corpus(library: &Library, cases: usize, seed: u64) -> (Vec<IndexDoc>, Vec
                 .unwrap_or("");
             case_queries.push(format!("{asset} {}", d.alarms[0]));
         }
-        docs.push(d);
+        case_docs.push(d);
     }
-    (docs, case_queries)
+    (search::documents(library, case_docs), case_queries)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -351,7 +351,7 @@ pub fn run(
     drop(docs);
 
     let search_tantivy = |q: &str| {
-        index.search(&SearchRequest {
+        index.search_blocking(&SearchRequest {
             text: q.to_string(),
             platform: None,
             limit: 10,

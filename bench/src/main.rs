@@ -1,0 +1,57 @@
+//! `faultbook-bench`: builds a deterministic synthetic corpus (the shipped guides plus N cases),
+//! indexes it with faultbook's index and with SQLite FTS5, runs the same query mix through both
+//! and prints latency and relevance side by side.
+
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use faultbook::content::Library;
+
+use report::BenchOptions;
+
+#[derive(Debug, Parser)]
+#[command(name = "faultbook-bench", version, about)]
+struct Args {
+    /// Number of synthetic cases besides the shipped guides.
+    #[arg(long, default_value_t = 100_000)]
+    cases: usize,
+    /// Seed of the synthetic corpus; the same seed gives the same corpus.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Timed runs of the query mix.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Folder holding the guides, one sub-folder per platform.
+    #[arg(long, default_value = "content")]
+    content_dir: PathBuf,
+    /// Also leave the synthetic index in <DIR>/index, so that `faultbook --data-dir DIR` serves
+    /// it (for HTTP load tests with wrk).
+    #[arg(long, value_name = "DIR")]
+    keep_index_in: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let opts = BenchOptions {
+        cases: args.cases,
+        seed: args.seed,
+        rounds: args.rounds.max(1),
+        keep_index_in: args.keep_index_in.map(|d| d.join("index")),
+    };
+    let result = Library::load(&args.content_dir)
+        .map_err(anyhow::Error::from)
+        .and_then(|lib| report::run(&lib, &opts, |line| eprintln!("{line}")));
+    match result {
+        Ok(report) => {
+            println!("{}", report::render(&report));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
