@@ -24,6 +24,8 @@ pub mod server;
 pub mod startup;
 /// Tracing set-up.
 pub mod telemetry;
+/// Text going out to XML and spreadsheets: forbidden characters and formula guards.
+pub mod text;
 /// The one time type and its stored text form.
 pub mod time;
 /// Router, handlers, templates and the HTTP error type.

@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::store::SessionTimeouts;
 use crate::auth::{AuthService, Policy};
-use crate::cases::{CaseService, DecodeGate, PhotoStore};
+use crate::cases::{CaseService, PhotoStore};
 use crate::config::Config;
 use crate::content::Library;
 use crate::db;
@@ -110,14 +110,7 @@ impl Application {
                 config.photo_dir().display()
             )
         })?;
-        let cases = CaseService {
-            db: db.clone(),
-            photos,
-            search: search.clone(),
-            library: library.clone(),
-            decodes: DecodeGate::default(),
-            fail_before_commit: Arc::default(),
-        };
+        let cases = CaseService::new(db.clone(), photos, search.clone(), library.clone());
         let removed = cases.clean_orphan_photos().await?;
         if removed > 0 {
             tracing::warn!(

@@ -1,21 +1,26 @@
 //! Case records: what the screen said, on which machine, what was done. Parsing drafts into
 //! typed cases, storing them with their photos, and reading them back. Knows nothing of HTTP.
 
+pub mod export;
+pub mod fields;
 pub mod photos;
 pub mod store;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::auth::audit::{self, AuditAction, AuditEvent};
+use crate::auth::{Caller, Identity};
 use crate::content::{Library, Platform};
 use crate::db::Db;
 use crate::search::{DocKind, IndexDoc, SearchIndex};
+use crate::time::Timestamp;
+pub use fields::{CaseDraft, FieldError, NewCase, DRAFT_FIELDS, FIELDS};
 pub use photos::{DecodeGate, PhotoError, PhotoStore, ProcessedPhoto};
-pub use store::{CaseFilter, GuideRecord};
+pub use store::{CaseFilter, GuideFilter, GuideRecord};
 
 /// Short fields (names, revisions) and long fields (notes, parameter sets) have these limits.
 pub const SHORT_MAX: usize = 200;
@@ -23,8 +28,9 @@ pub const LONG_MAX: usize = 10_000;
 pub const ALARM_MAX: usize = 10_000;
 pub const KEY_MAX: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
 pub enum Outcome {
     Fixed,
     Workaround,
@@ -63,331 +69,6 @@ impl Outcome {
     }
 }
 
-/// Numbers may come as JSON numbers or as form text.
-fn flexible<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flex {
-        S(String),
-        N(serde_json::Number),
-        B(bool),
-    }
-    Ok(Option::<Flex>::deserialize(d)?.map(|f| match f {
-        Flex::S(s) => s,
-        Flex::N(n) => n.to_string(),
-        Flex::B(b) => b.to_string(),
-    }))
-}
-
-/// A case as submitted, untrusted: every field optional text until parsed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaseDraft {
-    pub guide: Option<String>,
-    pub filed_by: Option<String>,
-    pub site: Option<String>,
-    pub line: Option<String>,
-    pub cell: Option<String>,
-    pub asset: Option<String>,
-    pub serial: Option<String>,
-    pub firmware_revision: Option<String>,
-    pub software_version: Option<String>,
-    pub parameter_set: Option<String>,
-    pub io_mapping: Option<String>,
-    pub verbatim_alarm: Option<String>,
-    pub alarm_at: Option<String>,
-    #[serde(default, deserialize_with = "flexible")]
-    pub hour_meter: Option<String>,
-    #[serde(default, deserialize_with = "flexible")]
-    pub part_count: Option<String>,
-    pub fix_applied: Option<String>,
-    pub outcome: Option<String>,
-    #[serde(default, deserialize_with = "flexible")]
-    pub verified_sister_cell: Option<String>,
-    pub notes: Option<String>,
-}
-
-/// A stored case's fields as a draft again, for an editor's form.
-impl From<&NewCase> for CaseDraft {
-    fn from(c: &NewCase) -> Self {
-        // Both sides use the same field names, and numbers are accepted as text.
-        serde_json::to_value(c)
-            .ok()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default()
-    }
-}
-
-/// `set` and `get` by form name, generated from one list of the draft's fields.
-macro_rules! draft_fields_by_name {
-    ($($field:ident),* $(,)?) => {
-        /// Every field's form name, in form order.
-        pub const DRAFT_FIELDS: &[&str] = &[$(stringify!($field)),*];
-
-        impl CaseDraft {
-            /// Sets a field by its form name; returns false for a name that is not a case field.
-            pub fn set(&mut self, name: &str, value: String) -> bool {
-                match name {
-                    $(stringify!($field) => self.$field = Some(value),)*
-                    _ => return false,
-                }
-                true
-            }
-
-            /// A field's value by its form name; empty when unset or unknown.
-            pub fn get(&self, name: &str) -> &str {
-                match name {
-                    $(stringify!($field) => self.$field.as_deref().unwrap_or(""),)*
-                    _ => "",
-                }
-            }
-        }
-    };
-}
-
-draft_fields_by_name!(
-    guide,
-    filed_by,
-    site,
-    line,
-    cell,
-    asset,
-    serial,
-    firmware_revision,
-    software_version,
-    parameter_set,
-    io_mapping,
-    verbatim_alarm,
-    alarm_at,
-    hour_meter,
-    part_count,
-    fix_applied,
-    outcome,
-    verified_sister_cell,
-    notes,
-);
-
-/// One fault in a draft, reported against its field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-/// A parsed, valid case that is not stored yet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NewCase {
-    pub guide: Option<String>,
-    pub filed_by: String,
-    pub site: String,
-    pub line: String,
-    pub cell: String,
-    pub asset: String,
-    pub serial: String,
-    pub firmware_revision: String,
-    pub software_version: String,
-    pub parameter_set: String,
-    pub io_mapping: String,
-    pub verbatim_alarm: String,
-    pub alarm_at: Option<String>,
-    pub hour_meter: Option<f64>,
-    pub part_count: Option<i64>,
-    pub fix_applied: String,
-    pub outcome: Outcome,
-    pub verified_sister_cell: String,
-    pub notes: String,
-}
-
-fn short(field: &'static str, v: &Option<String>, errors: &mut Vec<FieldError>) -> String {
-    let s = v.as_deref().unwrap_or("").trim();
-    if s.chars().count() > SHORT_MAX {
-        errors.push(FieldError {
-            field,
-            message: format!("At most {SHORT_MAX} characters."),
-        });
-    } else if s.chars().any(char::is_control) {
-        errors.push(FieldError {
-            field,
-            message: "Must be one line without control characters.".into(),
-        });
-    }
-    s.to_string()
-}
-
-fn long(field: &'static str, v: &Option<String>, errors: &mut Vec<FieldError>) -> String {
-    let s = v.as_deref().unwrap_or("");
-    if s.chars().count() > LONG_MAX {
-        errors.push(FieldError {
-            field,
-            message: format!("At most {LONG_MAX} characters."),
-        });
-    }
-    s.trim_end().to_string()
-}
-
-/// Accepts `2026-11-20T02:14`, `2026-11-20 02:14:07` or RFC 3339; stores `YYYY-MM-DDTHH:MM:SS`
-/// (with the offset when one was given).
-fn parse_alarm_at(s: &str) -> Option<String> {
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d %H:%M:%S",
-    ] {
-        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(dt.format("%Y-%m-%dT%H:%M:%S").to_string());
-        }
-    }
-    None
-}
-
-impl CaseDraft {
-    /// Parses every field; all faults are reported at once, each against its field.
-    pub fn parse(&self, library: &Library) -> Result<NewCase, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let guide = match self
-            .guide
-            .as_deref()
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-        {
-            None | Some("none") => None,
-            Some(g) => match library
-                .get(g)
-                .map(|g| g.slug.clone())
-                .or_else(|| library.resolve_alias(g).map(str::to_owned))
-            {
-                Some(slug) => Some(slug),
-                None => {
-                    errors.push(FieldError {
-                        field: "guide",
-                        message: format!("There is no guide `{g}`."),
-                    });
-                    None
-                }
-            },
-        };
-        let alarm = self.verbatim_alarm.clone().unwrap_or_default();
-        if alarm.trim().is_empty() {
-            errors.push(FieldError {
-                field: "verbatim_alarm",
-                message: "Type or paste what the screen or log said.".into(),
-            });
-        } else if alarm.len() > ALARM_MAX {
-            errors.push(FieldError {
-                field: "verbatim_alarm",
-                message: format!("At most {ALARM_MAX} bytes; paste the lines that matter."),
-            });
-        }
-        let alarm_at = match self
-            .alarm_at
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(s) => {
-                let parsed = parse_alarm_at(s);
-                if parsed.is_none() {
-                    errors.push(FieldError {
-                        field: "alarm_at",
-                        message: "Use a date and time like 2026-11-20 02:14.".into(),
-                    });
-                }
-                parsed
-            }
-        };
-        let hour_meter = match self
-            .hour_meter
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(s) => match s.replace(',', ".").parse::<f64>() {
-                Ok(v) if v.is_finite() && (0.0..1e8).contains(&v) => Some(v),
-                _ => {
-                    errors.push(FieldError {
-                        field: "hour_meter",
-                        message: "Hours as a number, for example 15230.5.".into(),
-                    });
-                    None
-                }
-            },
-        };
-        let part_count = match self
-            .part_count
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(s) => match s.parse::<i64>() {
-                Ok(v) if v >= 0 => Some(v),
-                _ => {
-                    errors.push(FieldError {
-                        field: "part_count",
-                        message: "A whole number of parts, 0 or more.".into(),
-                    });
-                    None
-                }
-            },
-        };
-        let outcome = match self.outcome.as_deref().map(str::trim) {
-            Some(o) if !o.is_empty() => {
-                let parsed = Outcome::parse(o);
-                if parsed.is_none() {
-                    errors.push(FieldError {
-                        field: "outcome",
-                        message: "Choose fixed, workaround, not_fixed or escalated.".into(),
-                    });
-                }
-                parsed
-            }
-            _ => {
-                errors.push(FieldError {
-                    field: "outcome",
-                    message: "Say how it ended: fixed, workaround, not fixed or escalated.".into(),
-                });
-                None
-            }
-        };
-        let case = NewCase {
-            guide,
-            filed_by: short("filed_by", &self.filed_by, &mut errors),
-            site: short("site", &self.site, &mut errors),
-            line: short("line", &self.line, &mut errors),
-            cell: short("cell", &self.cell, &mut errors),
-            asset: short("asset", &self.asset, &mut errors),
-            serial: short("serial", &self.serial, &mut errors),
-            firmware_revision: short("firmware_revision", &self.firmware_revision, &mut errors),
-            software_version: short("software_version", &self.software_version, &mut errors),
-            parameter_set: long("parameter_set", &self.parameter_set, &mut errors),
-            io_mapping: long("io_mapping", &self.io_mapping, &mut errors),
-            verbatim_alarm: alarm,
-            alarm_at,
-            hour_meter,
-            part_count,
-            fix_applied: long("fix_applied", &self.fix_applied, &mut errors),
-            outcome: outcome.unwrap_or(Outcome::NotFixed),
-            verified_sister_cell: short(
-                "verified_sister_cell",
-                &self.verified_sister_cell,
-                &mut errors,
-            ),
-            notes: long("notes", &self.notes, &mut errors),
-        };
-        if errors.is_empty() {
-            Ok(case)
-        } else {
-            Err(errors)
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PhotoRef {
     pub id: String,
@@ -396,32 +77,53 @@ pub struct PhotoRef {
 }
 
 /// A stored case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Case {
+    #[sqlx(try_from = "uuid::fmt::Hyphenated")]
     pub id: Uuid,
-    pub created_at: String,
-    #[serde(flatten)]
+    pub created_at: Timestamp,
+    #[sqlx(flatten)]
     pub fields: NewCase,
+    /// Read by a second query for the whole list (`store::attach_photos`).
+    #[sqlx(skip)]
     pub photos: Vec<PhotoRef>,
+    #[sqlx(flatten)]
     pub record: CaseRecord,
 }
 
 /// Who filed a case and from where (as the server knows it, not as typed), and its state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, sqlx::FromRow)]
 pub struct CaseRecord {
     /// The account (`ana`), token (`token:mes-line4`), proxy user or `open-intake`.
     pub filed_account: String,
     pub filed_from: String,
-    pub closed_at: Option<String>,
+    pub closed_at: Option<Timestamp>,
     pub closed_by: String,
-    pub updated_at: Option<String>,
+    pub updated_at: Option<Timestamp>,
 }
+
+/// The columns of `CaseRecord`, for select lists.
+pub(crate) const RECORD_COLUMNS: &str =
+    "filed_account, filed_from, closed_at, closed_by, updated_at";
 
 /// Who is filing: the account or token, and the client's address.
 #[derive(Debug, Clone, Default)]
 pub struct Filer {
     pub account: String,
     pub addr: String,
+}
+
+impl Filer {
+    /// Who filed, as the case and the audit log record it.
+    pub fn of(caller: &Caller) -> Filer {
+        Filer {
+            account: match caller.identity {
+                Identity::Anonymous => "open-intake".to_string(),
+                _ => caller.actor(),
+            },
+            addr: caller.addr.to_string(),
+        }
+    }
 }
 
 impl Case {
@@ -516,6 +218,7 @@ pub enum CaseError {
     Search(#[from] crate::search::SearchError),
     #[error("background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[cfg(feature = "test-hooks")]
     #[error("injected failure before commit")]
     Injected,
 }
@@ -536,8 +239,18 @@ pub struct CaseService {
     pub library: Arc<Library>,
     /// The server-wide limit on photo decodes.
     pub decodes: DecodeGate,
-    /// Makes the next filings fail between the photo write and the commit (crash-safety tests).
-    pub fail_before_commit: Arc<AtomicBool>,
+    /// Makes the next filings fail between the photo write and the commit (crash-safety tests;
+    /// only built with the `test-hooks` feature, which the test targets turn on).
+    #[cfg(feature = "test-hooks")]
+    pub fail_before_commit: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A case as sent, read but not checked: the draft, its photos and its idempotency key.
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    pub draft: CaseDraft,
+    pub uploads: Vec<Upload>,
+    pub key: String,
 }
 
 fn request_hash(case: &NewCase, photos: &[ProcessedPhoto]) -> String {
@@ -554,6 +267,50 @@ pub fn valid_key(key: &str) -> bool {
 }
 
 impl CaseService {
+    pub fn new(db: Db, photos: PhotoStore, search: SearchIndex, library: Arc<Library>) -> Self {
+        CaseService {
+            db,
+            photos,
+            search,
+            library,
+            decodes: DecodeGate::default(),
+            #[cfg(feature = "test-hooks")]
+            fail_before_commit: Arc::default(),
+        }
+    }
+
+    /// Checks a submission and files it; a newly filed case goes into the audit log.
+    pub async fn submit(&self, sub: Submission, caller: &Caller) -> Result<Filed, CaseError> {
+        let case = sub.draft.parse(&self.library).map_err(CaseError::Invalid)?;
+        let filed = self
+            .file(case, sub.uploads, &sub.key, &Filer::of(caller))
+            .await?;
+        if filed.created {
+            let detail = format!(
+                "guide {}, {} photo(s)",
+                filed.case.fields.guide.as_deref().unwrap_or("none"),
+                filed.case.photos.len()
+            );
+            let event = AuditEvent::by(caller, AuditAction::CaseFile, filed.case.id.to_string());
+            audit::record(&self.db, event.detail(detail)).await;
+        }
+        Ok(filed)
+    }
+
+    #[cfg(feature = "test-hooks")]
+    fn injected_failure(&self) -> Result<(), CaseError> {
+        use std::sync::atomic::Ordering;
+        if self.fail_before_commit.load(Ordering::SeqCst) {
+            return Err(CaseError::Injected);
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "test-hooks"))]
+    fn injected_failure(&self) -> Result<(), CaseError> {
+        Ok(())
+    }
+
     pub async fn file(
         &self,
         case: NewCase,
@@ -581,10 +338,9 @@ impl CaseService {
         .await?
         .map_err(PhotoError::Io)?;
 
-        let result = if self.fail_before_commit.load(Ordering::SeqCst) {
-            Err(CaseError::Injected)
-        } else {
-            store::insert(&self.db, &case, &processed, key, &hash, filer).await
+        let result = match self.injected_failure() {
+            Err(e) => Err(e),
+            Ok(()) => store::insert(&self.db, &case, &processed, key, &hash, filer).await,
         };
         match result {
             Ok(Some(stored)) => {

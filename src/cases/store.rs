@@ -1,127 +1,76 @@
-//! SQL for cases and their photos.
+//! SQL for cases and their photos. Column lists and binds come from the field table
+//! (`fields::FIELDS`), rows come back through `sqlx::FromRow`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::{Case, CaseRecord, Filer, NewCase, Outcome, PhotoRef, ProcessedPhoto};
+use super::fields::{column_list, FIELDS};
+use super::{Case, CaseRecord, Filer, NewCase, Outcome, PhotoRef, ProcessedPhoto, RECORD_COLUMNS};
 use crate::db::Db;
+use crate::time::Timestamp;
 
-const COLUMNS: &str = "id, guide, created_at, filed_by, site, line, cell, asset, serial, \
-    firmware_revision, software_version, parameter_set, io_mapping, verbatim_alarm, alarm_at, \
-    hour_meter, part_count, fix_applied, outcome, verified_sister_cell, notes, request_hash, \
-    filed_account, filed_from, closed_at, closed_by, updated_at";
+/// Every column a `Case` is read from.
+static SELECT_LIST: LazyLock<String> =
+    LazyLock::new(|| format!("id, created_at, {}, {RECORD_COLUMNS}", column_list("")));
 
-fn from_row(r: &SqliteRow) -> Result<(Case, String), sqlx::Error> {
-    let id: String = r.try_get("id")?;
-    let outcome: String = r.try_get("outcome")?;
-    Ok((
-        Case {
-            id: Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            created_at: r.try_get("created_at")?,
-            fields: NewCase {
-                guide: r.try_get("guide")?,
-                filed_by: r.try_get("filed_by")?,
-                site: r.try_get("site")?,
-                line: r.try_get("line")?,
-                cell: r.try_get("cell")?,
-                asset: r.try_get("asset")?,
-                serial: r.try_get("serial")?,
-                firmware_revision: r.try_get("firmware_revision")?,
-                software_version: r.try_get("software_version")?,
-                parameter_set: r.try_get("parameter_set")?,
-                io_mapping: r.try_get("io_mapping")?,
-                verbatim_alarm: r.try_get("verbatim_alarm")?,
-                alarm_at: r.try_get("alarm_at")?,
-                hour_meter: r.try_get("hour_meter")?,
-                part_count: r.try_get("part_count")?,
-                fix_applied: r.try_get("fix_applied")?,
-                outcome: Outcome::parse(&outcome).unwrap_or(Outcome::NotFixed),
-                verified_sister_cell: r.try_get("verified_sister_cell")?,
-                notes: r.try_get("notes")?,
-            },
-            photos: Vec::new(),
-            record: CaseRecord {
-                filed_account: r.try_get("filed_account")?,
-                filed_from: r.try_get("filed_from")?,
-                closed_at: r.try_get("closed_at")?,
-                closed_by: r.try_get("closed_by")?,
-                updated_at: r.try_get("updated_at")?,
-            },
-        },
-        r.try_get("request_hash")?,
-    ))
+/// A case with the hash of the request that filed it.
+#[derive(sqlx::FromRow)]
+struct KeyedCase {
+    #[sqlx(flatten)]
+    case: Case,
+    request_hash: String,
 }
 
+/// Reads the photos of all these cases in one query and hands each case its own, in order.
 async fn attach_photos(db: &Db, cases: &mut [Case]) -> Result<(), sqlx::Error> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT case_id, sha256, width, height FROM case_photos WHERE case_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for c in cases.iter() {
+        ids.push_bind(c.id.to_string());
+    }
+    q.push(") ORDER BY case_id, position");
+    let mut by_case: HashMap<String, Vec<PhotoRef>> = HashMap::new();
+    for r in q.build().fetch_all(db).await? {
+        by_case
+            .entry(r.try_get("case_id")?)
+            .or_default()
+            .push(PhotoRef {
+                id: r.try_get("sha256")?,
+                width: r.try_get("width")?,
+                height: r.try_get("height")?,
+            });
+    }
     for c in cases.iter_mut() {
-        let rows = sqlx::query(
-            "SELECT sha256, width, height FROM case_photos WHERE case_id = ? ORDER BY position",
-        )
-        .bind(c.id.to_string())
-        .fetch_all(db)
-        .await?;
-        c.photos = rows
-            .iter()
-            .map(|r| {
-                Ok(PhotoRef {
-                    id: r.try_get("sha256")?,
-                    width: r.try_get::<i64, _>("width")? as u32,
-                    height: r.try_get::<i64, _>("height")? as u32,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+        c.photos = by_case.remove(&c.id.to_string()).unwrap_or_default();
     }
     Ok(())
 }
 
 /// The case filed with this idempotency key, with the hash of the request that filed it.
 pub async fn find_by_key(db: &Db, key: &str) -> Result<Option<(Case, String)>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM cases WHERE idempotency_key = ?"
-    ))
-    .bind(key)
-    .fetch_optional(db)
-    .await?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let (case, hash) = from_row(&r)?;
-            let mut one = [case];
-            attach_photos(db, &mut one).await?;
-            let [case] = one;
-            Ok(Some((case, hash)))
-        }
-    }
-}
-
-/// Binds a case's fields in the order of `guide, filed_by, …, notes` (the column order of
-/// both the insert and the update).
-fn bind_fields<'q>(
-    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    case: &'q NewCase,
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    q.bind(&case.guide)
-        .bind(&case.filed_by)
-        .bind(&case.site)
-        .bind(&case.line)
-        .bind(&case.cell)
-        .bind(&case.asset)
-        .bind(&case.serial)
-        .bind(&case.firmware_revision)
-        .bind(&case.software_version)
-        .bind(&case.parameter_set)
-        .bind(&case.io_mapping)
-        .bind(&case.verbatim_alarm)
-        .bind(&case.alarm_at)
-        .bind(case.hour_meter)
-        .bind(case.part_count)
-        .bind(&case.fix_applied)
-        .bind(case.outcome.as_str())
-        .bind(&case.verified_sister_cell)
-        .bind(&case.notes)
+    let sql = format!(
+        "SELECT {}, request_hash FROM cases WHERE idempotency_key = ?",
+        *SELECT_LIST
+    );
+    let Some(KeyedCase { case, request_hash }) = sqlx::query_as::<_, KeyedCase>(&sql)
+        .bind(key)
+        .fetch_optional(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut one = [case];
+    attach_photos(db, &mut one).await?;
+    let [case] = one;
+    Ok(Some((case, request_hash)))
 }
 
 /// Inserts the case and its photo rows in one transaction. `None` when the idempotency key
@@ -135,27 +84,22 @@ pub async fn insert(
     filer: &Filer,
 ) -> Result<Option<Case>, super::CaseError> {
     let id = Uuid::now_v7();
-    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let created_at = Timestamp::now();
+    let placeholders = vec!["?"; FIELDS.len() + 6].join(", ");
+    let sql = format!(
+        "INSERT INTO cases (id, created_at, {}, idempotency_key, request_hash, filed_account, \
+         filed_from) VALUES ({placeholders}) ON CONFLICT (idempotency_key) DO NOTHING",
+        column_list("")
+    );
     let mut tx = db.begin().await?;
-    let inserted = bind_fields(
-        sqlx::query(
-            "INSERT INTO cases (id, created_at, guide, filed_by, site, line, cell, asset, serial, \
-             firmware_revision, software_version, parameter_set, io_mapping, verbatim_alarm, \
-             alarm_at, hour_meter, part_count, fix_applied, outcome, verified_sister_cell, notes, \
-             idempotency_key, request_hash, filed_account, filed_from) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(id.to_string())
-        .bind(&created_at),
-        case,
-    )
-    .bind(key)
-    .bind(request_hash)
-    .bind(&filer.account)
-    .bind(&filer.addr)
-    .execute(&mut *tx)
-    .await?;
+    let inserted = case
+        .bind_all(sqlx::query(&sql).bind(id.to_string()).bind(created_at))
+        .bind(key)
+        .bind(request_hash)
+        .bind(&filer.account)
+        .bind(&filer.addr)
+        .execute(&mut *tx)
+        .await?;
     if inserted.rows_affected() == 0 {
         tx.rollback().await?;
         return Ok(None);
@@ -195,45 +139,91 @@ pub async fn insert(
 }
 
 pub async fn get(db: &Db, id: &Uuid) -> Result<Option<Case>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = ?"))
+    let sql = format!("SELECT {} FROM cases WHERE id = ?", *SELECT_LIST);
+    let Some(case) = sqlx::query_as::<_, Case>(&sql)
         .bind(id.to_string())
         .fetch_optional(db)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut one = [from_row(&row)?.0];
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut one = [case];
     attach_photos(db, &mut one).await?;
     let [case] = one;
     Ok(Some(case))
 }
 
-/// What a case list may be narrowed to. `guide = Some("none")` means cases without a guide.
+/// Which guide's cases a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GuideFilter {
+    #[default]
+    Any,
+    /// Cases filed when no guide fitted yet (`guide=none` in a URL).
+    Unsorted,
+    Guide(String),
+}
+
+impl GuideFilter {
+    /// The URL word for the Unsorted list.
+    pub const UNSORTED_PARAM: &'static str = "none";
+
+    /// From a `guide` URL parameter: empty is any guide, `none` the Unsorted list, else a slug.
+    pub fn from_param(p: Option<&str>) -> GuideFilter {
+        match p.map(str::trim).filter(|p| !p.is_empty()) {
+            None => GuideFilter::Any,
+            Some(Self::UNSORTED_PARAM) => GuideFilter::Unsorted,
+            Some(slug) => GuideFilter::Guide(slug.to_string()),
+        }
+    }
+
+    /// The `guide` URL parameter that selects this list again.
+    pub fn as_param(&self) -> &str {
+        match self {
+            GuideFilter::Any => "",
+            GuideFilter::Unsorted => Self::UNSORTED_PARAM,
+            GuideFilter::Guide(slug) => slug,
+        }
+    }
+}
+
+/// What a case list may be narrowed to.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
-    pub guide: Option<String>,
+    pub guide: GuideFilter,
     /// Slugs of the guides of one platform.
     pub platform_guides: Option<Vec<String>>,
     pub site: Option<String>,
     pub line: Option<String>,
     pub cell: Option<String>,
     pub outcome: Option<Outcome>,
-    /// Inclusive lower bound on `created_at` (RFC 3339 or a date).
-    pub since: Option<String>,
+    /// Inclusive lower bound on `created_at`.
+    pub since: Option<Timestamp>,
     /// Exclusive upper bound on `created_at`.
-    pub until: Option<String>,
+    pub until: Option<Timestamp>,
     /// Keyset cursor: cases strictly older than this `(created_at, id)`.
-    pub before: Option<(String, String)>,
+    pub before: Option<(Timestamp, String)>,
+}
+
+impl CaseFilter {
+    /// The cases of one guide.
+    pub fn for_guide(slug: &str) -> CaseFilter {
+        CaseFilter {
+            guide: GuideFilter::Guide(slug.to_string()),
+            ..CaseFilter::default()
+        }
+    }
 }
 
 fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &CaseFilter) {
     q.push(" WHERE 1 = 1");
-    match f.guide.as_deref() {
-        Some("none") => {
+    match &f.guide {
+        GuideFilter::Any => {}
+        GuideFilter::Unsorted => {
             q.push(" AND guide IS NULL");
         }
-        Some(g) => {
-            q.push(" AND guide = ").push_bind(g.to_string());
+        GuideFilter::Guide(g) => {
+            q.push(" AND guide = ").push_bind(g.clone());
         }
-        None => {}
     }
     if let Some(slugs) = &f.platform_guides {
         q.push(" AND guide IN (");
@@ -250,38 +240,55 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &CaseFilter) {
         }
     }
     if let Some(o) = f.outcome {
-        q.push(" AND outcome = ").push_bind(o.as_str());
+        q.push(" AND outcome = ").push_bind(o);
     }
-    if let Some(s) = &f.since {
-        q.push(" AND created_at >= ").push_bind(s.clone());
+    if let Some(s) = f.since {
+        q.push(" AND created_at >= ").push_bind(s);
     }
-    if let Some(u) = &f.until {
-        q.push(" AND created_at < ").push_bind(u.clone());
+    if let Some(u) = f.until {
+        q.push(" AND created_at < ").push_bind(u);
     }
     if let Some((at, id)) = &f.before {
         q.push(" AND (created_at < ")
-            .push_bind(at.clone())
+            .push_bind(*at)
             .push(" OR (created_at = ")
-            .push_bind(at.clone())
+            .push_bind(*at)
             .push(" AND id < ")
             .push_bind(id.clone())
             .push("))");
     }
 }
 
-/// Newest first.
+/// Newest first, each with its photos.
 pub async fn list(db: &Db, f: &CaseFilter, limit: usize) -> Result<Vec<Case>, sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM cases"));
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {} FROM cases", *SELECT_LIST));
     push_filter(&mut q, f);
     q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
         .push_bind(limit as i64);
-    let rows = q.build().fetch_all(db).await?;
-    let mut cases = rows
-        .iter()
-        .map(|r| from_row(r).map(|(c, _)| c))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut cases: Vec<Case> = q.build_query_as().fetch_all(db).await?;
     attach_photos(db, &mut cases).await?;
     Ok(cases)
+}
+
+/// A case as the CSV export reads it: the photo ids come along, space-separated.
+#[derive(sqlx::FromRow)]
+pub struct ExportRow {
+    #[sqlx(flatten)]
+    pub case: Case,
+    pub photo_ids: Option<String>,
+}
+
+/// The query behind the CSV export, newest first, photos folded into each row so the export
+/// reads one row at a time.
+pub fn export_query(f: &CaseFilter) -> QueryBuilder<'static, Sqlite> {
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {}, (SELECT group_concat(sha256, ' ' ORDER BY position) FROM case_photos \
+         WHERE case_id = cases.id) AS photo_ids FROM cases",
+        *SELECT_LIST
+    ));
+    push_filter(&mut q, f);
+    q.push(" ORDER BY created_at DESC, id DESC");
+    q
 }
 
 pub async fn count(db: &Db, f: &CaseFilter) -> Result<i64, sqlx::Error> {
@@ -290,12 +297,11 @@ pub async fn count(db: &Db, f: &CaseFilter) -> Result<i64, sqlx::Error> {
     q.build().fetch_one(db).await?.try_get(0)
 }
 
-/// Every case, for rebuilding the search index.
+/// Every case (without photos), for rebuilding the search index.
 pub async fn all(db: &Db) -> Result<Vec<Case>, sqlx::Error> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM cases"))
+    sqlx::query_as(&format!("SELECT {} FROM cases", *SELECT_LIST))
         .fetch_all(db)
-        .await?;
-    rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
+        .await
 }
 
 pub async fn photo_referenced(db: &Db, sha: &str) -> Result<bool, sqlx::Error> {
@@ -373,40 +379,29 @@ pub async fn set_guide(db: &Db, id: &Uuid, guide: Option<&str>) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
 /// Rewrites a case's fields; false when there is no such case.
 pub async fn update(db: &Db, id: &Uuid, case: &NewCase) -> Result<bool, sqlx::Error> {
-    let done = bind_fields(
-        sqlx::query(
-            "UPDATE cases SET guide = ?, filed_by = ?, site = ?, line = ?, cell = ?, asset = ?, \
-             serial = ?, firmware_revision = ?, software_version = ?, parameter_set = ?, \
-             io_mapping = ?, verbatim_alarm = ?, alarm_at = ?, hour_meter = ?, part_count = ?, \
-             fix_applied = ?, outcome = ?, verified_sister_cell = ?, notes = ?, updated_at = ? \
-             WHERE id = ?",
-        ),
-        case,
-    )
-    .bind(now_rfc3339())
-    .bind(id.to_string())
-    .execute(db)
-    .await?;
+    let sql = format!(
+        "UPDATE cases SET {}, updated_at = ? WHERE id = ?",
+        column_list(" = ?")
+    );
+    let done = case
+        .bind_all(sqlx::query(&sql))
+        .bind(Timestamp::now())
+        .bind(id.to_string())
+        .execute(db)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn set_closed(db: &Db, id: &Uuid, closed: bool, by: &str) -> Result<bool, sqlx::Error> {
-    let (at, by) = if closed {
-        (Some(now_rfc3339()), by)
-    } else {
-        (None, "")
-    };
+    let now = Timestamp::now();
+    let (at, by) = if closed { (Some(now), by) } else { (None, "") };
     let done =
         sqlx::query("UPDATE cases SET closed_at = ?, closed_by = ?, updated_at = ? WHERE id = ?")
             .bind(at)
             .bind(by)
-            .bind(now_rfc3339())
+            .bind(now)
             .bind(id.to_string())
             .execute(db)
             .await?;

@@ -421,14 +421,6 @@ struct AuditPage {
     older_href: Option<String>,
 }
 
-fn query_string(pairs: &[(String, String)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
 async fn audit_page(
     State(state): State<AppState>,
     caller: Caller,
@@ -448,7 +440,7 @@ async fn audit_page(
         .map(|id| {
             let mut pairs = kept.clone();
             pairs.push(("before".into(), id.to_string()));
-            format!("/admin/audit?{}", query_string(&pairs))
+            format!("/admin/audit{}", super::query_string(pairs))
         });
     super::page(&AuditPage {
         rows: entries,
@@ -458,7 +450,10 @@ async fn audit_page(
         addr: get("addr"),
         since: get("since"),
         until: get("until"),
-        csv_href: format!("/admin/audit.csv?{}", query_string(&kept)),
+        csv_href: format!(
+            "/admin/audit.csv{}",
+            super::query_string(kept.iter().map(|(k, v)| (k, v)))
+        ),
         older_href,
     })
 }

@@ -241,11 +241,7 @@ async fn show(
         }
         let (record, recent) = if state.auth.allows(&caller, Permission::ReadCases) {
             let record = store::guide_record(&state.db, &guide.slug).await?;
-            let filter = CaseFilter {
-                guide: Some(guide.slug.clone()),
-                ..CaseFilter::default()
-            };
-            let recent = store::list(&state.db, &filter, 5).await?;
+            let recent = store::list(&state.db, &CaseFilter::for_guide(&guide.slug), 5).await?;
             (Some(record), recent)
         } else {
             (None, Vec::new())

@@ -33,12 +33,7 @@ fn found(location: &str) -> Response {
 }
 
 fn search_href(q: &str) -> String {
-    format!(
-        "/search?{}",
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("q", q)
-            .finish()
-    )
+    format!("/search{}", super::query_string([("q", q)]))
 }
 
 /// The guide that clearly owns an alarm: the only guide listing a recognised status code, or a
@@ -172,17 +167,12 @@ fn label_target(g: &Guide, raw: Option<&str>) -> LabelTarget {
         .into_iter()
         .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k, v.clone())))
         .collect();
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &place {
-        ser.append_pair(k, v);
-    }
-    let qs = ser.finish();
     LabelTarget {
-        form_path: if qs.is_empty() {
-            format!("/guides/{}/cases/new", g.slug)
-        } else {
-            format!("/guides/{}/cases/new?{qs}", g.slug)
-        },
+        form_path: format!(
+            "/guides/{}/cases/new{}",
+            g.slug,
+            super::query_string(place.iter().map(|(k, v)| (k, v)))
+        ),
         place,
     }
 }
@@ -267,6 +257,26 @@ pub struct FeedEntry {
     pub category: &'static str,
 }
 
+/// Text for the feed: XML forbids most control characters, which alarms copied from a
+/// terminal can hold, and one of them makes the whole feed unreadable.
+fn xml(s: &str) -> String {
+    crate::text::xml_safe(s).into_owned()
+}
+
+impl FeedEntry {
+    /// The entry with every text fit for XML.
+    fn for_xml(self) -> FeedEntry {
+        FeedEntry {
+            id: xml(&self.id),
+            title: xml(&self.title),
+            url: xml(&self.url),
+            updated: xml(&self.updated),
+            summary: xml(&self.summary),
+            category: self.category,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "feed.xml")]
 struct Feed {
@@ -305,20 +315,20 @@ async fn feed(
             id: format!("urn:uuid:{}", c.id),
             url: absolute(&state, &headers, &c.url()),
             title: format!("Case: {}", c.title()),
-            updated: c.created_at.clone(),
+            updated: c.created_at.to_string(),
             summary: format!("{} — {}", c.fields.outcome.label(), c.fields.fix_applied),
             category: "case",
         });
     }
     entries.sort_by(|a, b| b.updated.cmp(&a.updated));
     let body = Feed {
-        self_url: absolute(&state, &headers, "/feed.xml"),
-        home_url: absolute(&state, &headers, "/"),
+        self_url: xml(&absolute(&state, &headers, "/feed.xml")),
+        home_url: xml(&absolute(&state, &headers, "/")),
         updated: entries
             .first()
-            .map(|e| e.updated.clone())
+            .map(|e| xml(&e.updated))
             .unwrap_or_else(|| "2026-01-01T00:00:00Z".into()),
-        entries,
+        entries: entries.into_iter().map(FeedEntry::for_xml).collect(),
     }
     .render()?;
     Ok((

@@ -5,7 +5,6 @@ mod account;
 mod admin;
 pub mod assets;
 mod cases;
-mod cases_csrf;
 pub mod error;
 mod guides;
 mod health;
@@ -84,9 +83,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(gate(cases::read_router(), Need::both(ReadCases)))
                 .merge(api(gate(cases::api_read_router(), Need::both(ReadCases))))
                 .merge(gate(cases::file_router(), Need::both(FileCases)))
-                .merge(gate(cases::edit_router(), Need::both(EditCases)))
-                // Until the case handlers check the form token themselves.
-                .route_layer(axum::middleware::from_fn(cases_csrf::guard)),
+                .merge(gate(cases::edit_router(), Need::both(EditCases))),
         )
         .merge(account::router())
         .merge(api(account::api_router()))
@@ -150,6 +147,22 @@ pub fn parse_platform(p: Option<&str>) -> Result<Option<crate::content::Platform
                 Platform::ALL.map(|p| p.as_str()).join(", ")
             ))
         }),
+    }
+}
+
+/// `?k=v&…` from pairs, percent-encoded; empty when there are none.
+pub fn query_string<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k.as_ref(), v.as_ref());
+    }
+    let qs = s.finish();
+    if qs.is_empty() {
+        qs
+    } else {
+        format!("?{qs}")
     }
 }
 

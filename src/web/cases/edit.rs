@@ -1,0 +1,116 @@
+//! Editors' changes to a case: attach it to a guide, correct it, close or reopen it. Each is
+//! audited, then the editor is sent back to the case page.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Extension;
+use serde::Deserialize;
+
+use super::form::{render_form, FormCtx};
+use super::submission::FormSubmission;
+use super::{case_or_404, no_such_case, AppError, AppState};
+use crate::auth::audit::{self, AuditAction, AuditEvent};
+use crate::auth::Caller;
+use crate::cases::{Case, CaseError, FIELDS};
+use crate::web::access::CsrfForm;
+
+/// An editor's change: audited, then back to the case page.
+async fn edited(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    result: Result<Option<Case>, CaseError>,
+    action: AuditAction,
+    detail: impl FnOnce(&Case) -> String,
+) -> Result<Response, AppError> {
+    let case = result?.ok_or_else(|| no_such_case(id))?;
+    let event = AuditEvent::by(caller, action, case.id.to_string()).detail(detail(&case));
+    audit::record(&state.db, event).await;
+    Ok(Redirect::to(&case.url()).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AttachForm {
+    guide: String,
+}
+
+/// Files an unsorted case under the guide that fits it.
+pub async fn attach(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<AttachForm>,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    let result = state.cases.attach(&case.id, form.guide.trim()).await;
+    edited(&state, &caller, &id, result, AuditAction::CaseAttach, |c| {
+        format!("guide {}", c.fields.guide.as_deref().unwrap_or(""))
+    })
+    .await
+}
+
+/// An editor's correction: every field as the form sends it; photos stay as they are.
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    sub: FormSubmission,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    if let Some(fault) = sub.fault {
+        return Err(fault.into());
+    }
+    let mut draft = sub.draft;
+    if draft.guide.is_none() {
+        draft.guide = case.fields.guide.clone();
+    }
+    let new = match draft.parse(&state.library) {
+        Ok(c) => c,
+        Err(errors) => {
+            let guide = draft.guide.as_deref().and_then(|g| state.library.get(g));
+            let ctx = FormCtx {
+                csrf: caller.csrf_token(),
+                editing: Some(case.id),
+            };
+            let html = render_form(guide, &draft, "", &errors, None, &ctx)?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+        }
+    };
+    let changed: Vec<&str> = FIELDS
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| case.fields.text(name) != new.text(name))
+        .collect();
+    let result = state.cases.update(&case.id, &new).await;
+    edited(&state, &caller, &id, result, AuditAction::CaseEdit, |_| {
+        format!("changed: {}", changed.join(", "))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ClosedForm {
+    #[serde(default)]
+    closed: String,
+}
+
+pub async fn set_closed(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<ClosedForm>,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    let closed = form.closed == "1";
+    let result = state
+        .cases
+        .set_closed(&case.id, closed, &caller.actor())
+        .await;
+    let action = if closed {
+        AuditAction::CaseClose
+    } else {
+        AuditAction::CaseReopen
+    };
+    edited(&state, &caller, &id, result, action, |_| String::new()).await
+}
