@@ -38,28 +38,17 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| AuthError::Hash(e.to_string()))?;
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .map_err(|e| AuthError::Hash(e.to_string()))?
+        self.on_hashing_thread(move || hash_blocking(&password))
+            .await?
     }
 
     /// Checks a password against a stored hash. With no hash (an unknown user) it still spends
     /// the same time, so the answer's timing does not say which names exist.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| AuthError::Hash(e.to_string()))?;
         let password = password.to_owned();
         let stored = stored.map(str::to_owned);
-        tokio::task::spawn_blocking(move || match stored.as_deref() {
+        self.on_hashing_thread(move || match stored.as_deref() {
             Some(h) if !h.is_empty() => verify_blocking(&password, h),
             _ => {
                 let _ = verify_blocking(&password, dummy_hash());
@@ -67,7 +56,22 @@ impl PasswordHasher {
             }
         })
         .await
-        .map_err(|e| AuthError::Hash(e.to_string()))
+    }
+
+    /// Runs argon2 work on a blocking thread once a permit is free, so logins never take the
+    /// async threads or more cores than the permits allow.
+    async fn on_hashing_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Hash(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| AuthError::Hash(e.to_string()))
     }
 }
 

@@ -67,10 +67,7 @@ pub async fn find_by_key(db: &Db, key: &str) -> Result<Option<(Case, String)>, s
     else {
         return Ok(None);
     };
-    let mut one = [case];
-    attach_photos(db, &mut one).await?;
-    let [case] = one;
-    Ok(Some((case, request_hash)))
+    Ok(Some((with_photos(db, case).await?, request_hash)))
 }
 
 /// Inserts the case and its photo rows in one transaction. `None` when the idempotency key
@@ -138,6 +135,13 @@ pub async fn insert(
     }))
 }
 
+async fn with_photos(db: &Db, case: Case) -> Result<Case, sqlx::Error> {
+    let mut one = [case];
+    attach_photos(db, &mut one).await?;
+    let [case] = one;
+    Ok(case)
+}
+
 pub async fn get(db: &Db, id: &Uuid) -> Result<Option<Case>, sqlx::Error> {
     let sql = format!("SELECT {} FROM cases WHERE id = ?", *SELECT_LIST);
     let Some(case) = sqlx::query_as::<_, Case>(&sql)
@@ -147,10 +151,7 @@ pub async fn get(db: &Db, id: &Uuid) -> Result<Option<Case>, sqlx::Error> {
     else {
         return Ok(None);
     };
-    let mut one = [case];
-    attach_photos(db, &mut one).await?;
-    let [case] = one;
-    Ok(Some(case))
+    Ok(Some(with_photos(db, case).await?))
 }
 
 /// Which guide's cases a list shows.
