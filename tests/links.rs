@@ -129,6 +129,22 @@ async fn a_redirect_entry_answers_301_to_its_target_section() {
     let res = app.get("/guides/old-one").await;
     assert_eq!(res.status().as_u16(), 301);
     assert_eq!(res.headers()["location"], "/guides/merged#fix");
+
+    // Every route that takes a slug follows the same move: the JSON, the QR code, and a cabinet
+    // label's case form with its prefilled cell.
+    let res = app.get("/api/guides/old-one").await;
+    assert_eq!(res.status().as_u16(), 301);
+    assert_eq!(res.headers()["location"], "/api/guides/merged");
+    assert_eq!(
+        app.get("/guides/old-one/qr.svg").await.status().as_u16(),
+        200
+    );
+    let res = app.get("/guides/old-one/cases/new?cell=Press%204").await;
+    assert_eq!(res.status().as_u16(), 301);
+    assert_eq!(
+        res.headers()["location"],
+        "/guides/merged/cases/new?cell=Press%204"
+    );
 }
 
 #[tokio::test]

@@ -377,10 +377,7 @@ impl FromDraft for Option<String> {
                 if s == "none" {
                     return None;
                 }
-                let slug = library
-                    .get(s)
-                    .map(|g| g.slug.clone())
-                    .or_else(|| library.resolve_alias(s).map(str::to_owned));
+                let slug = library.find(s).map(|g| g.slug.clone());
                 if slug.is_none() {
                     fault(e, f, format!("There is no guide `{s}`."));
                 }

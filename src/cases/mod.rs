@@ -163,7 +163,7 @@ impl Case {
         let platform: Option<Platform> = f
             .guide
             .as_deref()
-            .and_then(|g| library.get(g))
+            .and_then(|g| library.find(g))
             .map(|g| g.front.platform);
         let body = [
             f.fix_applied.as_str(),
@@ -391,12 +391,7 @@ impl CaseService {
 
     /// Files an unsorted case under a guide (or moves it to another) and re-indexes it.
     pub async fn attach(&self, id: &Uuid, guide: &str) -> Result<Option<Case>, CaseError> {
-        let Some(slug) = self
-            .library
-            .get(guide)
-            .map(|g| g.slug.clone())
-            .or_else(|| self.library.resolve_alias(guide).map(str::to_owned))
-        else {
+        let Some(slug) = self.library.find(guide).map(|g| g.slug.clone()) else {
             return Err(CaseError::Invalid(vec![FieldError {
                 field: "guide",
                 message: format!("There is no guide `{guide}`."),

@@ -185,11 +185,6 @@ impl Library {
         Some(Resolved::Moved { slug, anchor })
     }
 
-    /// The current slug for an earlier slug kept in some guide's `aliases`.
-    pub fn resolve_alias(&self, slug: &str) -> Option<&str> {
-        self.aliases.get(slug).map(String::as_str)
-    }
-
     /// The guide a slug leads to, following a move.
     pub fn find(&self, slug: &str) -> Option<&Guide> {
         match self.resolve(slug)? {

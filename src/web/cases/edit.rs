@@ -68,7 +68,7 @@ pub async fn submit(
     let new = match draft.parse(&state.library) {
         Ok(c) => c,
         Err(errors) => {
-            let guide = draft.guide.as_deref().and_then(|g| state.library.get(g));
+            let guide = draft.guide.as_deref().and_then(|g| state.library.find(g));
             let ctx = FormCtx {
                 csrf: caller.csrf_token(),
                 editing: Some(case.id),

@@ -11,7 +11,7 @@ use super::{case_or_404, AppError, AppState};
 use crate::auth::Caller;
 use crate::cases::fields::FormPlace;
 use crate::cases::{CaseDraft, FieldError, Outcome, FIELDS};
-use crate::content::Guide;
+use crate::content::{Guide, Resolved};
 
 pub struct FieldView {
     pub name: &'static str,
@@ -144,7 +144,7 @@ impl Prefill {
 }
 
 pub fn guide_or_404<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, AppError> {
-    state.library.get(slug).ok_or_else(|| {
+    state.library.find(slug).ok_or_else(|| {
         AppError::NotFound(format!(
             "There is no guide `{slug}` to file a case against."
         ))
@@ -174,7 +174,7 @@ pub async fn new_for_guide(
     RawQuery(raw): RawQuery,
     Query(prefill): Query<Prefill>,
 ) -> Result<Response, AppError> {
-    if let Some(current) = state.library.resolve_alias(&slug) {
+    if let Some(Resolved::Moved { slug: current, .. }) = state.library.resolve(&slug) {
         // The query goes along as it came: a label printed years ago keeps its place.
         let q = raw.map(|r| format!("?{r}")).unwrap_or_default();
         return Ok(crate::web::moved_permanently(&format!(
@@ -202,7 +202,7 @@ pub async fn edit(
         .fields
         .guide
         .as_deref()
-        .and_then(|g| state.library.get(g));
+        .and_then(|g| state.library.find(g));
     let html = render_form(
         guide,
         &CaseDraft::from(&case.fields),

@@ -154,7 +154,11 @@ pub struct CaseRow {
 }
 
 pub fn case_row(state: &AppState, c: &Case) -> CaseRow {
-    let guide = c.fields.guide.as_deref().and_then(|g| state.library.get(g));
+    let guide = c
+        .fields
+        .guide
+        .as_deref()
+        .and_then(|g| state.library.find(g));
     CaseRow {
         url: c.url(),
         title: c.title(),

@@ -77,7 +77,7 @@ pub async fn page_of_case(
             .fields
             .guide
             .as_deref()
-            .and_then(|g| state.library.get(g)),
+            .and_then(|g| state.library.find(g)),
         outcome_label: case.fields.outcome.label(),
         title: case.title(),
         canonical: absolute(&state, &headers, &case.url()),

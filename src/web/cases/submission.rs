@@ -328,7 +328,7 @@ async fn file_from_form(
         .draft
         .guide
         .as_deref()
-        .and_then(|g| state.library.get(g));
+        .and_then(|g| state.library.find(g));
     let key = sub
         .key
         .take()
