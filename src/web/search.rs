@@ -160,12 +160,8 @@ struct ResultsPage<'a> {
 }
 
 fn href(q: &str, platform: Option<Platform>) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    s.append_pair("q", q);
-    if let Some(p) = platform {
-        s.append_pair("platform", p.as_str());
-    }
-    format!("/search?{}", s.finish())
+    let pairs = std::iter::once(("q", q)).chain(platform.map(|p| ("platform", p.as_str())));
+    format!("/search{}", super::query_string(pairs))
 }
 
 async fn search_page(
@@ -193,12 +189,7 @@ async fn search_page(
         .collect();
     let searched = !params.q.trim().is_empty();
     let (groups, loose_cases) = group_hits(outcome.hits);
-    let file_anyway = format!(
-        "/cases/new?{}",
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("alarm", &params.q)
-            .finish()
-    );
+    let file_anyway = format!("/cases/new{}", super::query_string([("alarm", &params.q)]));
     page(&ResultsPage {
         file_anyway,
         all_href: href(&params.q, None),
