@@ -12,18 +12,7 @@ const GUIDE: &str = "ignition-opcua-subscription-lost";
 
 /// Files a case through the JSON API and gives its id.
 async fn file(app: &TestApp, key: &str, body: serde_json::Value) -> String {
-    let res = app
-        .client
-        .post(app.url("/api/cases"))
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .expect("request reaches the test server");
-    let status = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    assert_eq!(status, 201, "filing {key}: {text}");
-    let case: serde_json::Value = serde_json::from_str(&text).expect("JSON answer");
+    let case = app.file_case(key, body).await;
     case["id"].as_str().expect("id").to_string()
 }
 

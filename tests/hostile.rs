@@ -155,22 +155,6 @@ async fn first_guide_slug(app: &TestApp) -> String {
         .to_string()
 }
 
-/// Files a case through the JSON API and returns its JSON.
-async fn file_case(app: &TestApp, key: &str, body: serde_json::Value) -> serde_json::Value {
-    let res = app
-        .client
-        .post(app.url("/api/cases"))
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .expect("request reaches the test server");
-    let status = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    assert_eq!(status, 201, "filing {key}: {text}");
-    serde_json::from_str(&text).expect("JSON answer")
-}
-
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -188,7 +172,9 @@ async fn script_in_every_case_field_is_shown_as_text_everywhere() {
     }
     body.insert("outcome".into(), "fixed".into());
     body.insert("guide".into(), slug.clone().into());
-    let case = file_case(&app, "xss-1", serde_json::Value::Object(body)).await;
+    let case = app
+        .file_case("xss-1", serde_json::Value::Object(body))
+        .await;
     let id = case["id"].as_str().expect("id").to_string();
     for f in text_fields() {
         assert_eq!(case[f], hostile_value(f), "{f} stored as sent");
@@ -316,8 +302,7 @@ async fn script_in_every_case_field_is_shown_as_text_everywhere() {
 #[tokio::test]
 async fn sql_metacharacters_are_stored_verbatim_and_filter_exactly() {
     let app = spawn_app().await;
-    let canary = file_case(
-        &app,
+    let canary = app.file_case(
         "sql-canary",
         serde_json::json!({"verbatim_alarm": "Bad_Timeout on the canary", "outcome": "fixed", "site": "Canary Works"}),
     )
@@ -346,10 +331,11 @@ async fn sql_metacharacters_are_stored_verbatim_and_filter_exactly() {
         body.insert(f.to_string(), (*v).into());
     }
     body.insert("outcome".into(), "workaround".into());
-    let case = file_case(&app, "sql-1", serde_json::Value::Object(body)).await;
+    let case = app
+        .file_case("sql-1", serde_json::Value::Object(body))
+        .await;
     let id = case["id"].as_str().expect("id").to_string();
-    let other = file_case(
-        &app,
+    let other = app.file_case(
         "sql-2",
         serde_json::json!({"verbatim_alarm": "Bad_Timeout next door", "outcome": "fixed", "site": "WelsX-Halle 2"}),
     )

@@ -67,6 +67,22 @@ impl TestApp {
         (status, res.text().await.expect("body is text"))
     }
 
+    /// Files a case through the JSON API as admin, asserts 201, and gives the case's JSON.
+    pub async fn file_case(&self, key: &str, body: serde_json::Value) -> serde_json::Value {
+        let res = self
+            .client
+            .post(self.url("/api/cases"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request reaches the test server");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        assert_eq!(status, 201, "filing {key}: {text}");
+        serde_json::from_str(&text).expect("JSON answer")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let res = self.get(path).await;
         let status = res.status().as_u16();
