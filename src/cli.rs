@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Debug, Parser)]
 #[command(
     name = "faultbook",
-    version,
+    version = crate::VERSION_LINE,
     about = "Fix guides and case records for plant-floor SCADA/MES faults"
 )]
 pub struct Cli {

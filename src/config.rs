@@ -126,12 +126,36 @@ pub struct Config {
     pub write_limit: u32,
     #[command(flatten)]
     pub connections: ConnectionFlags,
+    #[command(flatten)]
+    pub ops: OpsFlags,
+}
+
+/// How the service reports and how hard it holds on to what it acknowledged.
+#[derive(Debug, Clone, Args)]
+pub struct OpsFlags {
+    /// When a commit is acknowledged: `full` (on disk first; survives a power cut) or
+    /// `normal` (faster; a power cut may lose the last acknowledged cases).
+    #[arg(long, env = "FAULTBOOK_SQLITE_SYNCHRONOUS", value_enum, default_value_t = crate::db::Durability::Full, global = true)]
+    pub sqlite_synchronous: crate::db::Durability,
+    /// Log lines as readable text or as one JSON object per line (for Loki or ELK).
+    #[arg(long, env = "FAULTBOOK_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Text, global = true)]
+    pub log_format: crate::telemetry::LogFormat,
+    /// Networks (CIDR, comma-separated) besides loopback that may read /metrics.
+    #[arg(
+        long,
+        env = "FAULTBOOK_METRICS_ALLOW",
+        value_delimiter = ',',
+        value_parser = parse_net,
+        global = true
+    )]
+    pub metrics_allow: Vec<IpNet>,
 }
 
 const HEADER_TIMEOUT: &str = "10s";
 const IDLE_TIMEOUT: &str = "60s";
 const REQUEST_TIMEOUT: &str = "120s";
 const MAX_CONNECTIONS: &str = "1000";
+const SHUTDOWN_GRACE: &str = "20s";
 
 /// How long a client may take and how many may be connected (see `server.rs`).
 #[derive(Debug, Clone, Args)]
@@ -148,6 +172,9 @@ pub struct ConnectionFlags {
     /// Open connections at most; lowered at start to fit the process's file limit.
     #[arg(long, env = "FAULTBOOK_MAX_CONNECTIONS", default_value = MAX_CONNECTIONS, global = true)]
     pub max_connections: usize,
+    /// On SIGTERM or Ctrl-C, requests in flight get this long to finish before the server exits.
+    #[arg(long, env = "FAULTBOOK_SHUTDOWN_GRACE", default_value = SHUTDOWN_GRACE, value_parser = parse_span, global = true)]
+    pub shutdown_grace: i64,
 }
 
 impl Default for ConnectionFlags {
@@ -158,6 +185,7 @@ impl Default for ConnectionFlags {
             idle_timeout: span(IDLE_TIMEOUT),
             request_timeout: span(REQUEST_TIMEOUT),
             max_connections: MAX_CONNECTIONS.parse().unwrap_or(1000),
+            shutdown_grace: span(SHUTDOWN_GRACE),
         }
     }
 }
@@ -169,6 +197,7 @@ impl ConnectionFlags {
             header_read: secs(self.header_timeout),
             idle: secs(self.idle_timeout),
             max_connections: self.max_connections.max(1),
+            close_grace: secs(self.shutdown_grace),
         }
         .fitted_to_file_limit()
     }

@@ -4,6 +4,14 @@
 //! database (`db`), loads and checks the guides (`content`), and builds the router (`web`).
 //! `web` holds only HTTP: handlers parse a request, call `content`, and render a template.
 
+/// What `--version` prints: the release and the schema version its migrations bring.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (schema ",
+    env!("FAULTBOOK_SCHEMA"),
+    ")"
+);
+
 /// Accounts and access: roles, passwords, sessions, tokens, rate limits, the audit log.
 pub mod auth;
 /// Case records, validation and the photo store.
@@ -22,7 +30,7 @@ pub mod search;
 pub mod server;
 /// Building and running the application.
 pub mod startup;
-/// Tracing set-up.
+/// Logs and metrics.
 pub mod telemetry;
 /// Text going out to XML and spreadsheets: forbidden characters and formula guards.
 pub mod text;

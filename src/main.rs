@@ -4,6 +4,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    faultbook::telemetry::init();
-    faultbook::cli::run(faultbook::cli::Cli::parse()).await
+    let cli = faultbook::cli::Cli::parse();
+    faultbook::telemetry::init(cli.config.ops.log_format);
+    faultbook::cli::run(cli).await
 }

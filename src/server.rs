@@ -32,12 +32,12 @@ pub struct ConnectionLimits {
     pub header_read: Duration,
     pub idle: Duration,
     pub max_connections: usize,
+    /// How long connections asked to close (idle, or at shutdown) may finish their answers.
+    pub close_grace: Duration,
 }
 
 /// Descriptors kept free for the database, the index, photos and logs when sizing the cap.
 const RESERVED_FILES: u64 = 256;
-/// How long a connection asked to close may finish the answer it is sending.
-const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 impl ConnectionLimits {
     /// The configured cap, lowered to fit the file limit (raised to its hard maximum first).
@@ -91,7 +91,15 @@ pub async fn serve(
     let _ = closing_tx.send(true);
     // Let the connections finish their answers, then go.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(CLOSE_GRACE, slots.acquire_many(all)).await;
+    if tokio::time::timeout(limits.close_grace, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = limits.close_grace.as_secs(),
+            "requests still running at the end of the shutdown grace were cut off"
+        );
+    }
     Ok(())
 }
 
@@ -134,7 +142,7 @@ async fn serve_connection(
             _ = conn.as_mut() => return,
             _ = tokio::time::sleep(check_every) => {
                 if let Some(at) = asked_to_close {
-                    if at.elapsed() > CLOSE_GRACE {
+                    if at.elapsed() > limits.close_grace {
                         return; // dropping the connection closes the socket
                     }
                 } else if activity.idle_for() >= limits.idle {

@@ -57,6 +57,7 @@ pub async fn open_search_index(
     db: db::Db,
 ) -> anyhow::Result<SearchIndex> {
     let dir = config.index_dir();
+    let (library_for_lag, db_for_lag) = (library.clone(), db.clone());
     let handle = tokio::runtime::Handle::current();
     let (index, outcome) = tokio::task::spawn_blocking(move || {
         // Cases are read from the database only when the index must be rebuilt.
@@ -70,6 +71,22 @@ pub async fn open_search_index(
         SearchIndex::open_or_rebuild(&dir, &library, cases)
     })
     .await??;
+    // A filing whose commit landed but whose index write did not (a crash between them, a full
+    // disk) leaves the index behind the database; catch up before serving.
+    if !matches!(outcome, OpenOutcome::Rebuilt(_)) {
+        let stored = crate::cases::store::count_all(&db_for_lag).await?;
+        let indexed = index.num_case_docs();
+        if u64::try_from(stored).unwrap_or(0) != indexed {
+            let docs = case_docs(&library_for_lag, &db_for_lag).await?;
+            let catchup = index.clone();
+            tokio::task::spawn_blocking(move || catchup.replace_cases_blocking(docs)).await??;
+            tracing::warn!(
+                stored,
+                indexed,
+                "the index was behind the database: re-indexed every case"
+            );
+        }
+    }
     match outcome {
         OpenOutcome::UpToDate => {
             tracing::info!(docs = index.num_docs(), "search index is up to date")
@@ -95,8 +112,10 @@ impl Application {
                 config.data_dir.display()
             )
         })?;
+        // Installed before anything is counted: the recorder drops figures it was not there for.
+        crate::telemetry::prometheus::handle();
         let library = load_library(&config)?;
-        let db = db::connect(&config.database_url())
+        let db = db::connect_with(&config.database_url(), config.ops.sqlite_synchronous)
             .await
             .context("cannot open the database")?;
         db::record_content_load(&db, &library.content_hash, library.all().len()).await?;
@@ -180,11 +199,35 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let limits = self.state.config.connections.limits();
-        crate::server::serve(self.listener, self.router, limits, shutdown_signal()).await
+        let db = self.state.db.clone();
+        let served =
+            crate::server::serve(self.listener, self.router, limits, shutdown_signal()).await;
+        // Closing the pool checkpoints the WAL, so the next start opens a tidy database.
+        db.close().await;
+        tracing::info!("stopped");
+        served
     }
 }
 
+/// Ctrl-C, or SIGTERM from systemd or a container runtime.
 async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: finishing the requests in flight");
 }

@@ -286,7 +286,10 @@ impl AuthService {
     ) -> Result<LoginOutcome, AuthError> {
         let attempt = match self.guesses.reserve(name, caller.addr) {
             Ok(attempt) => attempt,
-            Err(wait) => return Ok(LoginOutcome::Limited(wait)),
+            Err(wait) => {
+                crate::telemetry::prometheus::login_refused("throttled");
+                return Ok(LoginOutcome::Limited(wait));
+            }
         };
         let addr_key = caller.addr.to_string();
         let user = store::find_user(&self.db, name.trim()).await?;
@@ -322,6 +325,11 @@ impl AuthService {
                 } else {
                     "wrong password"
                 };
+                crate::telemetry::prometheus::login_refused(if usable.is_some() {
+                    "wrong_password"
+                } else {
+                    "unknown_or_disabled"
+                });
                 audit::record(
                     &self.db,
                     AuditEvent::by(

@@ -344,7 +344,13 @@ impl CaseService {
         };
         match result {
             Ok(Some(stored)) => {
-                self.search.upsert(stored.index_doc(&self.library)).await?;
+                crate::telemetry::prometheus::case_filed();
+                // The case is committed: it is acknowledged even if the index cannot take it
+                // now (a full disk, say). The index lag metric shows it, and the next start
+                // catches the index up from the database.
+                if let Err(e) = self.search.upsert(stored.index_doc(&self.library)).await {
+                    tracing::error!(case = %stored.id, "case saved but not indexed: {e}");
+                }
                 Ok(Filed {
                     case: stored,
                     created: true,

@@ -62,6 +62,19 @@ pub enum PhotoError {
 }
 
 impl PhotoError {
+    /// A fixed word for the metrics' `reason` label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PhotoError::NotAnImage(_) => "not_an_image",
+            PhotoError::Heic(_) => "heic",
+            PhotoError::TooLarge { .. } => "too_many_pixels",
+            PhotoError::Truncated(_) => "truncated",
+            PhotoError::Undecodable(..) => "undecodable",
+            PhotoError::Busy { .. } => "busy",
+            PhotoError::Io(_) => "storage",
+        }
+    }
+
     /// Whether the fault lies with the upload (4xx) rather than the server.
     pub fn is_user_error(&self) -> bool {
         !matches!(self, PhotoError::Io(_) | PhotoError::Busy { .. })
@@ -255,11 +268,15 @@ impl DecodeGate {
         &self,
         uploads: Vec<super::Upload>,
     ) -> Result<Vec<ProcessedPhoto>, PhotoError> {
-        stream::iter(uploads)
+        let processed = stream::iter(uploads)
             .map(|upload| self.process_one(upload))
             .buffered(self.at_once as usize)
             .try_collect()
-            .await
+            .await;
+        if let Err(e) = &processed {
+            crate::telemetry::prometheus::photo_refused(e.reason());
+        }
+        processed
     }
 }
 

@@ -298,6 +298,13 @@ pub async fn count(db: &Db, f: &CaseFilter) -> Result<i64, sqlx::Error> {
     q.build().fetch_one(db).await?.try_get(0)
 }
 
+/// How many cases the database holds.
+pub async fn count_all(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM cases")
+        .fetch_one(db)
+        .await
+}
+
 /// Every case (without photos), for rebuilding the search index.
 pub async fn all(db: &Db) -> Result<Vec<Case>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {} FROM cases", *SELECT_LIST))

@@ -18,15 +18,53 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Opens (creating if needed) the database and applies every pending migration.
+/// The migrations this binary carries; the last one's number is its schema version.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The schema version this binary brings (its newest migration).
+pub fn schema_version() -> i64 {
+    MIGRATOR.migrations.last().map_or(0, |m| m.version)
+}
+
+/// The newest migration applied to an open database.
+pub async fn applied_schema_version(db: &Db) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = 1",
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// When SQLite tells a writer its commit is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Durability {
+    /// Every commit is on the disk before it is acknowledged: a power cut loses no
+    /// acknowledged case (`synchronous=FULL`).
+    #[default]
+    Full,
+    /// WAL's `synchronous=NORMAL`: the database stays intact, but a power cut may roll back the
+    /// last commits after they were acknowledged. Only for measuring what FULL costs.
+    Normal,
+}
+
+/// Opens (creating if needed) the database with durable commits and applies every pending
+/// migration.
 pub async fn connect(url: &str) -> Result<Db, DbError> {
+    connect_with(url, Durability::Full).await
+}
+
+/// Opens the database with the given durability and applies every pending migration.
+pub async fn connect_with(url: &str, durability: Durability) -> Result<Db, DbError> {
     if !url.starts_with("sqlite:") {
         return Err(DbError::Unsupported(url.to_string()));
     }
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        })
         .foreign_keys(true)
         // Concurrent writers wait for each other instead of failing with "database is locked".
         .busy_timeout(Duration::from_secs(10));
@@ -34,7 +72,7 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
         .max_connections(8)
         .connect_with(options)
         .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
 
@@ -69,6 +107,13 @@ pub async fn last_content_load(db: &Db) -> Result<Option<ContentLoad>, DbError> 
         guide_count: r.get(1),
         loaded_at: r.get(2),
     }))
+}
+
+/// SQLite's `synchronous` setting of a connection: 1 is NORMAL, 2 is FULL.
+pub async fn synchronous(db: &Db) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(db)
+        .await?)
 }
 
 pub async fn journal_mode(db: &Db) -> Result<String, DbError> {

@@ -302,6 +302,25 @@ impl SearchIndex {
         self.guide_cache.clear();
     }
 
+    pub fn num_case_docs(&self) -> u64 {
+        self.cases.reader.searcher().num_docs()
+    }
+
+    /// Adds every case in `docs` that the index lacks or holds differently, keeping guides:
+    /// the catch-up after filings that reached the database but not the index.
+    pub fn replace_cases_blocking(&self, docs: Vec<IndexDoc>) -> Result<(), SearchError> {
+        {
+            let mut w = self.cases.writer()?;
+            w.delete_all_documents()?;
+            for d in docs.iter().filter(|d| d.kind == DocKind::Case) {
+                w.add_document(d.to_tantivy(&self.fields))?;
+            }
+            w.commit()?;
+        }
+        self.cases.reader.reload()?;
+        Ok(())
+    }
+
     pub fn num_docs(&self) -> u64 {
         self.guides.reader.searcher().num_docs() + self.cases.reader.searcher().num_docs()
     }
@@ -316,11 +335,14 @@ impl SearchIndex {
             .await
             .map_err(|_| SearchError::SearchesClosed)?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let outcome = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             this.search_blocking(&req)
         })
-        .await?
+        .await?;
+        crate::telemetry::prometheus::search(started.elapsed());
+        outcome
     }
 
     /// Runs a search on this thread. Never fails on odd input: anything unsearchable gives an

@@ -246,7 +246,7 @@ pub async fn log_errors(req: Request, next: Next) -> Response {
         match &report.detail {
             Some(detail) => tracing::error!(%method, %route, status, %detail, "request failed"),
             None => {
-                tracing::info!(%method, %route, status, message = %report.message, "request refused")
+                tracing::info!(%method, %route, status, refusal = %report.message, "request refused")
             }
         }
     }

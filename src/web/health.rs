@@ -11,16 +11,20 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Answers only when the database answers, so a load balancer sees a real failure.
-/// The guide count and content hash (which node serves which guides) only for callers who
-/// may read guides.
+/// The release and the schema version the database is at (an upgrade check); the guide count
+/// and content hash (which node serves which guides) only for callers who may read guides.
 async fn healthz(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, AppError> {
-    sqlx::query("SELECT 1").execute(&state.db).await?;
-    if !state.auth.allows(&caller, Permission::ReadGuides) {
-        return Ok(Json(json!({ "status": "ok" })));
-    }
-    Ok(Json(json!({
+    let schema = crate::db::applied_schema_version(&state.db)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let mut body = json!({
         "status": "ok",
-        "guides": state.library.all().len(),
-        "content_hash": state.library.content_hash,
-    })))
+        "version": env!("CARGO_PKG_VERSION"),
+        "schema": schema,
+    });
+    if state.auth.allows(&caller, Permission::ReadGuides) {
+        body["guides"] = json!(state.library.all().len());
+        body["content_hash"] = json!(state.library.content_hash);
+    }
+    Ok(Json(body))
 }

@@ -9,6 +9,8 @@ pub mod error;
 mod guides;
 mod health;
 mod links;
+mod metrics;
+mod request_id;
 mod search;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -91,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gate(admin::router(), Need::both(Admin)))
         .merge(gate(admin::audit_router(), Need::both(CaseAudit)))
         .merge(api(health::router()))
+        .merge(metrics::router())
         .merge(api(Router::new().route("/api/{*rest}", get(not_found))))
         .route("/static/{version}/{*path}", get(assets::serve))
         .route("/sw.js", get(assets::service_worker))
@@ -104,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             security_headers,
         ))
         .layer(axum::middleware::from_fn(error::log_errors))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state.clone())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -114,7 +119,13 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER,
+            request_id::MakeId,
+        ))
+        .layer(axum::middleware::from_fn(request_id::drop_unusable))
 }
 
 /// The absolute form of a site path: from `--base-url` when set, else from the request's Host.

@@ -33,7 +33,10 @@ pub enum ReadFault {
 impl From<ReadFault> for AppError {
     fn from(f: ReadFault) -> Self {
         match f {
-            ReadFault::TooLarge(m) => AppError::PayloadTooLarge(m),
+            ReadFault::TooLarge(m) => {
+                crate::telemetry::prometheus::photo_refused("too_large");
+                AppError::PayloadTooLarge(m)
+            }
             ReadFault::Malformed(m) => AppError::BadRequest(m),
         }
     }
