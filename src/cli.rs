@@ -42,6 +42,19 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Write a consistent backup (database, photos, guides, checksummed manifest) into DIR,
+    /// also while the server runs.
+    Backup {
+        /// A new or empty folder.
+        dir: std::path::PathBuf,
+    },
+    /// Check a backup and restore it into the data folder (stop the server first).
+    Restore {
+        dir: std::path::PathBuf,
+        /// Restore over a data folder that holds data; what was there is moved aside, not deleted.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +102,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Reindex => reindex(&cli.config).await,
         Command::User { action } => report(accounts::user(&cli.config, action).await),
         Command::Token { action } => report(accounts::token(&cli.config, action).await),
+        Command::Backup { dir } => report(backup(&cli.config, &dir).await),
+        Command::Restore { dir, force } => report(restore(&cli.config, &dir, force).await),
     }
 }
 
@@ -256,6 +271,42 @@ mod accounts {
         }
         Ok(())
     }
+}
+
+async fn backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    let summary = crate::backup::backup(&crate::backup::DataLayout::of(config), dir).await?;
+    let m = &summary.manifest;
+    println!(
+        "backup written to {}: {} cases, {} photos, {} guides, schema {}; every case acknowledged before {} is in it",
+        summary.dir.display(),
+        m.cases,
+        m.photos,
+        m.guides,
+        m.schema_version,
+        m.snapshot_started_at
+    );
+    Ok(())
+}
+
+async fn restore(config: &Config, dir: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let summary =
+        crate::backup::restore(&crate::backup::DataLayout::of(config), dir, force).await?;
+    let m = &summary.manifest;
+    if let Some(aside) = &summary.moved_aside {
+        println!("what the data folder held before is in {}", aside.display());
+    }
+    println!(
+        "restored {} cases and {} photos (backup of {}) into {}; the search index is rebuilt at the next start",
+        m.cases,
+        m.photos,
+        m.snapshot_started_at,
+        config.data_dir.display()
+    );
+    println!(
+        "the guides as they were at backup time are in {}",
+        summary.guides_at.display()
+    );
+    Ok(())
 }
 
 async fn reindex(config: &Config) -> ExitCode {

@@ -14,6 +14,8 @@ pub const VERSION_LINE: &str = concat!(
 
 /// Accounts and access: roles, passwords, sessions, tokens, rate limits, the audit log.
 pub mod auth;
+/// Consistent backups of a running server, and checked restores.
+pub mod backup;
 /// Case records, validation and the photo store.
 pub mod cases;
 /// Command line: `serve`, `check`, and the rest.

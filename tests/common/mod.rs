@@ -1,6 +1,8 @@
 //! The one way tests start faultbook: the real app on 127.0.0.1:0 with its own temporary data folder.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 
 use faultbook::auth::Role;
@@ -83,11 +85,75 @@ impl TestApp {
         serde_json::from_str(&text).expect("JSON answer")
     }
 
+    /// Files a case with one photo through the API (multipart) as admin; the status and body.
+    pub async fn file_case_with_photo(
+        &self,
+        key: &str,
+        alarm: &str,
+        photo: Vec<u8>,
+    ) -> (u16, serde_json::Value) {
+        file_case_with_photo(&self.client, &self.addr, key, alarm, photo).await
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let res = self.get(path).await;
         let status = res.status().as_u16();
         (status, res.json().await.expect("body is JSON"))
     }
+}
+
+/// Files a case with one photo through the API (multipart) with `client` at `base`.
+pub async fn file_case_with_photo(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    alarm: &str,
+    photo: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let case = serde_json::json!({ "verbatim_alarm": alarm, "outcome": "fixed" });
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "case",
+            reqwest::multipart::Part::text(case.to_string())
+                .mime_str("application/json")
+                .expect("mime"),
+        )
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(photo)
+                .file_name("hmi.jpg")
+                .mime_str("image/jpeg")
+                .expect("mime"),
+        );
+    let res = client
+        .post(format!("{base}/api/cases"))
+        .header("Idempotency-Key", key)
+        .multipart(form)
+        .send()
+        .await
+        .expect("request reaches the server");
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+/// A small real JPEG whose pixels depend on `seed`, so each seed gives a different photo.
+pub fn jpeg(seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([
+            (x * 3 + seed) as u8,
+            (y * 5 + seed / 7) as u8,
+            (seed % 251) as u8,
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode");
+    out.into_inner()
 }
 
 pub fn shipped_content() -> PathBuf {
