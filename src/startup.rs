@@ -104,6 +104,27 @@ pub async fn open_search_index(
     Ok(index)
 }
 
+/// Fails at start, with the folder named, when the data folder takes no writes: better than a
+/// server that answers every filing with an error.
+fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    let probe = dir.join(".faultbook-write-check");
+    let written = std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe));
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let why = match db::write_fault(&e) {
+                Some(db::WriteFault::ReadOnly) => "it is read-only",
+                Some(db::WriteFault::DiskFull) => "its disk is full",
+                None => "it refuses writes",
+            };
+            anyhow::bail!(
+                "refusing to start: the data folder {} cannot be written ({why}: {e}); faultbook keeps its database, index and photos there",
+                dir.display()
+            )
+        }
+    }
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -114,6 +135,7 @@ impl Application {
         })?;
         // Installed before anything is counted: the recorder drops figures it was not there for.
         crate::telemetry::prometheus::handle();
+        check_writable(&config.data_dir)?;
         let library = load_library(&config)?;
         let db = db::connect_with(&config.database_url(), config.ops.sqlite_synchronous)
             .await

@@ -15,7 +15,12 @@ use faultbook::auth::net::parse_net;
 #[tokio::test]
 async fn health_and_version_name_the_release_and_the_schema() {
     let app = spawn_app().await;
-    let res = app.anon.get(app.url("/healthz")).send().await.expect("healthz");
+    let res = app
+        .anon
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(res.status().as_u16(), 200);
     let body: serde_json::Value = res.json().await.expect("json");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
@@ -63,7 +68,12 @@ fn series(page: &str, name_and_labels: &str) -> f64 {
 }
 
 async fn scrape(app: &TestApp) -> String {
-    let res = app.anon.get(app.url("/metrics")).send().await.expect("metrics");
+    let res = app
+        .anon
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -77,11 +87,12 @@ async fn metrics_count_what_happened_by_route_and_reason() {
     let app = spawn_app().await;
     let before = scrape(&app).await;
 
-    app.file_case("metrics-1", serde_json::json!({"verbatim_alarm": "Bad_Timeout", "outcome": "fixed"}))
-        .await;
-    let (status, _) = app
-        .get_json("/api/search?q=Bad_ConnectionRejected")
-        .await;
+    app.file_case(
+        "metrics-1",
+        serde_json::json!({"verbatim_alarm": "Bad_Timeout", "outcome": "fixed"}),
+    )
+    .await;
+    let (status, _) = app.get_json("/api/search?q=Bad_ConnectionRejected").await;
     assert_eq!(status, 200);
     let (status, _) = app
         .file_case_with_photo("metrics-2", "Bad_Timeout", b"GIF89a not a photo".to_vec())
@@ -103,12 +114,14 @@ async fn metrics_count_what_happened_by_route_and_reason() {
     let grew = |s: &str| series(&after, s) - series(&before, s);
     assert!(grew("faultbook_cases_filed_total") >= 1.0, "{after}");
     assert!(
-        grew(r#"faultbook_http_requests_total{method="GET",route="/api/search",status="200"}"#) >= 1.0
+        grew(r#"faultbook_http_requests_total{method="GET",route="/api/search",status="200"}"#)
+            >= 1.0
     );
     assert!(grew(r#"faultbook_photos_refused_total{reason="not_an_image"}"#) >= 1.0);
     assert!(grew(r#"faultbook_logins_refused_total{reason="unknown_or_disabled"}"#) >= 1.0);
     assert!(
-        grew(r#"faultbook_http_requests_total{method="GET",route="unmatched",status="404"}"#) >= 3.0
+        grew(r#"faultbook_http_requests_total{method="GET",route="unmatched",status="404"}"#)
+            >= 3.0
     );
     assert!(!after.contains("wp-admin"), "raw paths never become labels");
     assert!(series(&after, "faultbook_search_duration_seconds_count") >= 1.0);
@@ -144,7 +157,14 @@ async fn metrics_are_only_for_loopback_and_the_allowed_networks() {
             .header("X-Forwarded-For", addr)
             .send()
     };
-    assert_eq!(from("203.0.113.7").await.expect("metrics").status().as_u16(), 403);
+    assert_eq!(
+        from("203.0.113.7")
+            .await
+            .expect("metrics")
+            .status()
+            .as_u16(),
+        403
+    );
     let allowed = spawn_app_with(|c| {
         c.trusted_proxy = vec![parse_net("127.0.0.1/32").expect("net")];
         c.ops.metrics_allow = vec![parse_net("203.0.113.0/24").expect("net")];
@@ -192,7 +212,11 @@ async fn every_answer_carries_a_request_id_and_a_forged_one_is_replaced() {
         .await
         .expect("healthz");
     assert_eq!(id_of(&kept), "nginx-5f1c2e7a", "a proxy's id is kept");
-    for forged in ["a".repeat(200), "x\u{7f}y".to_string(), "id with spaces".into()] {
+    for forged in [
+        "a".repeat(200),
+        "x\u{7f}y".to_string(),
+        "id with spaces".into(),
+    ] {
         let Ok(value) = reqwest::header::HeaderValue::from_str(&forged) else {
             continue;
         };
@@ -226,7 +250,9 @@ async fn a_start_catches_the_index_up_with_cases_it_missed() {
         let (index, _) =
             faultbook::search::SearchIndex::open_or_rebuild(&index_dir, &library, Vec::new)
                 .expect("open");
-        index.replace_cases_blocking(Vec::new()).expect("forget cases");
+        index
+            .replace_cases_blocking(Vec::new())
+            .expect("forget cases");
     })
     .await
     .expect("thread");
@@ -267,7 +293,14 @@ fn sigterm_finishes_the_filing_in_flight_and_stops_within_the_grace() {
     let data = tempfile::tempdir().expect("temp dir");
     let token = run_ok(
         data.path(),
-        &["token", "create", "--name", "shutdown-test", "--role", "tech"],
+        &[
+            "token",
+            "create",
+            "--name",
+            "shutdown-test",
+            "--role",
+            "tech",
+        ],
         "",
     )
     .trim()
@@ -279,7 +312,9 @@ fn sigterm_finishes_the_filing_in_flight_and_stops_within_the_grace() {
     let (head, body) = raw_filing(&token, "sigterm-1");
     let mut in_flight = TcpStream::connect(&addr).expect("connect");
     in_flight.write_all(&head).expect("head");
-    in_flight.write_all(&body[..body.len() / 2]).expect("half the body");
+    in_flight
+        .write_all(&body[..body.len() / 2])
+        .expect("half the body");
     // A second client that stalls mid-upload and never finishes.
     let (stall_head, stall_body) = raw_filing(&token, "sigterm-2");
     let mut stalled = TcpStream::connect(&addr).expect("connect");
@@ -290,7 +325,9 @@ fn sigterm_finishes_the_filing_in_flight_and_stops_within_the_grace() {
     let signalled = Instant::now();
     server.terminate();
     std::thread::sleep(Duration::from_millis(500));
-    in_flight.write_all(&body[body.len() / 2..]).expect("the rest after SIGTERM");
+    in_flight
+        .write_all(&body[body.len() / 2..])
+        .expect("the rest after SIGTERM");
     let mut answer = String::new();
     in_flight
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -307,7 +344,10 @@ fn sigterm_finishes_the_filing_in_flight_and_stops_within_the_grace() {
         took >= Duration::from_secs(3) && took < Duration::from_secs(8),
         "stopped {took:?} after SIGTERM with a 4 s grace and a stalled upload"
     );
-    assert!(TcpStream::connect(&addr).is_err(), "nothing listens after the stop");
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "nothing listens after the stop"
+    );
     drop(stalled);
 
     // The filing acknowledged during the shutdown is there after a restart.

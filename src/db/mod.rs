@@ -76,6 +76,55 @@ pub async fn connect_with(url: &str, durability: Durability) -> Result<Db, DbErr
     Ok(pool)
 }
 
+/// Why the server could not write, when the cause is the disk rather than the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteFault {
+    DiskFull,
+    ReadOnly,
+}
+
+/// Finds a full disk or a read-only data folder anywhere in an error's chain: an `io::Error`
+/// from a photo or index write, or SQLite's SQLITE_FULL / SQLITE_READONLY.
+pub fn write_fault(err: &(dyn std::error::Error + 'static)) -> Option<WriteFault> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(f) = io_fault(io) {
+                return Some(f);
+            }
+        }
+        if let Some(sqlx::Error::Database(db)) = e.downcast_ref::<sqlx::Error>() {
+            // SQLite's primary result code is the low byte of the extended one.
+            match db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff)
+            {
+                Some(13) => return Some(WriteFault::DiskFull),
+                Some(8) => return Some(WriteFault::ReadOnly),
+                _ => {}
+            }
+        }
+        if let Some(sqlx::Error::Io(io)) = e.downcast_ref::<sqlx::Error>() {
+            if let Some(f) = io_fault(io) {
+                return Some(f);
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
+fn io_fault(io: &std::io::Error) -> Option<WriteFault> {
+    match io.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            Some(WriteFault::DiskFull)
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => Some(WriteFault::ReadOnly),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentLoad {
     pub content_hash: String,

@@ -45,8 +45,18 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The disk is full or the data folder read-only: nothing was saved, the request was fine.
+    #[error("{}", cannot_write_message(*.0))]
+    CannotWrite(crate::db::WriteFault, String),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+fn cannot_write_message(fault: crate::db::WriteFault) -> &'static str {
+    match fault {
+        crate::db::WriteFault::DiskFull => "The server's disk is full, so nothing of this was saved. What you entered is still here: tell plant IT, and send it again once they have freed space.",
+        crate::db::WriteFault::ReadOnly => "The server cannot write to its data folder (it is read-only), so nothing of this was saved. What you entered is still here: tell plant IT, and send it again once they have fixed it.",
+    }
 }
 
 impl AppError {
@@ -62,6 +72,12 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::CannotWrite(crate::db::WriteFault::DiskFull, _) => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
+            AppError::CannotWrite(crate::db::WriteFault::ReadOnly, _) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,8 +97,14 @@ impl AppError {
         }
     }
 
+    /// A server-side failure: a full disk or read-only folder gets its own answer, anything
+    /// else is a 500 whose detail only the log sees.
     fn internal(e: impl Into<anyhow::Error>) -> Self {
-        AppError::Internal(e.into())
+        let e: anyhow::Error = e.into();
+        match crate::db::write_fault(e.as_ref()) {
+            Some(fault) => AppError::CannotWrite(fault, format!("{e:#}")),
+            None => AppError::Internal(e),
+        }
     }
 }
 
@@ -132,6 +154,12 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::internal(e)
+    }
+}
+
 impl From<SearchError> for AppError {
     fn from(e: SearchError) -> Self {
         AppError::internal(e)
@@ -173,6 +201,7 @@ impl IntoResponse for AppError {
         let message = self.public_message();
         let detail = match &self {
             AppError::Internal(e) => Some(format!("{e:?}")),
+            AppError::CannotWrite(_, cause) => Some(cause.clone()),
             _ => None,
         };
         let retry_after = match &self {
