@@ -79,8 +79,17 @@ impl StatusCode {
 
     /// The name lower-cased without separators, as the tokenizer joins it: `badconnectionrejected`.
     pub fn joined(&self) -> String {
-        self.symbol.to_lowercase()
+        joined(&self.symbol)
     }
+}
+
+/// A name lower-cased without underscores. Seven symbols hold an underscore of their own
+/// (`GoodEdited_DependentValueChanged`); keeping it made them unfindable by name.
+fn joined(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 #[derive(Debug)]
@@ -129,7 +138,7 @@ impl StatusTable {
                 .map(str::to_owned);
             let idx = table.codes.len();
             table.by_value.insert(value, idx);
-            table.by_joined.insert(symbol.to_lowercase(), idx);
+            table.by_joined.insert(joined(symbol), idx);
             table.codes.push(StatusCode {
                 symbol: symbol.to_string(),
                 value,
@@ -138,7 +147,7 @@ impl StatusTable {
             });
         }
         for key in meanings.keys() {
-            if !table.by_joined.contains_key(&key.to_lowercase()) {
+            if !table.by_joined.contains_key(&joined(key)) {
                 return Err(StatusTableError::Meanings(format!(
                     "`{key}` is not a status code"
                 )));
