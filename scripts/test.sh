@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 
 cargo test --locked --workspace --all-targets
 bash scripts/browser-tests.sh
+bash scripts/proxy-tests.sh
