@@ -371,3 +371,51 @@ fn sigterm_finishes_the_filing_in_flight_and_stops_within_the_grace() {
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Bad_Timeout during shutdown"), "{page}");
 }
+
+#[tokio::test]
+async fn the_dashboard_charts_only_metrics_the_server_exports() {
+    let app = spawn_app().await;
+    // Activity that makes every series appear at least once.
+    app.file_case(
+        "dash-1",
+        serde_json::json!({"verbatim_alarm": "Bad_Timeout", "outcome": "fixed"}),
+    )
+    .await;
+    let _ = app.get_json("/api/search?q=Bad_Timeout").await;
+    let _ = app
+        .file_case_with_photo("dash-2", "Bad_Timeout", b"not a photo".to_vec())
+        .await;
+    let _ = app
+        .anon
+        .post(app.url("/login"))
+        .form(&[("name", "nobody"), ("password", "wrong password here")])
+        .send()
+        .await;
+    let page = scrape(&app).await;
+    let dashboard = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/grafana-faultbook.json"),
+    )
+    .expect("dashboard");
+    let json: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard is JSON");
+    let panels = json["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 10);
+    let mut names = std::collections::BTreeSet::new();
+    for p in panels {
+        for t in p["targets"].as_array().expect("targets") {
+            let expr = t["expr"].as_str().expect("expr");
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("faultbook_") {
+                    names.insert(word.to_string());
+                }
+            }
+        }
+    }
+    assert!(names.len() >= 10, "{names:?}");
+    for name in names {
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))),
+            "the dashboard charts {name}, which /metrics does not export"
+        );
+    }
+}
