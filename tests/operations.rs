@@ -419,3 +419,38 @@ async fn the_dashboard_charts_only_metrics_the_server_exports() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cases_filed_together_share_index_commits_yet_each_is_found_when_acknowledged() {
+    let app = spawn_app().await;
+    let filings = (0..24).map(|i| {
+        let (client, base) = (app.client.clone(), app.addr.clone());
+        tokio::spawn(async move {
+            let marker = format!("QZ{i}W");
+            let res = client
+                .post(format!("{base}/api/cases"))
+                .header("Idempotency-Key", format!("together-{i}"))
+                .json(&serde_json::json!({"verbatim_alarm": format!("Bad_Timeout {marker}"), "outcome": "fixed"}))
+                .send()
+                .await
+                .expect("filing");
+            assert_eq!(res.status().as_u16(), 201);
+            let case: serde_json::Value = res.json().await.expect("json");
+            // Searched the moment the 201 arrives: the commit that holds it is done.
+            let found: serde_json::Value = client
+                .get(format!("{base}/api/search?q={marker}"))
+                .send()
+                .await
+                .expect("search")
+                .json()
+                .await
+                .expect("json");
+            let id = case["id"].as_str().expect("id").to_string();
+            assert!(found.to_string().contains(&id), "{marker}: {found}");
+        })
+    });
+    for f in filings.collect::<Vec<_>>() {
+        f.await.expect("filing task");
+    }
+    assert_eq!(app.app_state.search.num_case_docs(), 24);
+}

@@ -42,6 +42,8 @@ pub enum SearchError {
     Join(#[from] tokio::task::JoinError),
     #[error("searches are shut down")]
     SearchesClosed,
+    #[error("search index commit failed: {0}")]
+    Commit(String),
 }
 
 #[derive(Debug, Clone)]
@@ -70,11 +72,16 @@ pub enum OpenOutcome {
     GuidesReindexed,
 }
 
+/// A document waiting for the next commit, and who to tell when it is searchable.
+type Waiting = (IndexDoc, tokio::sync::oneshot::Sender<Result<(), String>>);
+
 /// One tantivy index on disk with its one writer and its one reader (reloaded explicitly).
 #[derive(Clone)]
 struct Part {
     reader: IndexReader,
     writer: Arc<Mutex<IndexWriter>>,
+    /// Documents filed while a commit runs wait here and go into the next one together.
+    waiting: Arc<Mutex<Vec<Waiting>>>,
 }
 
 impl Part {
@@ -95,6 +102,7 @@ impl Part {
         Ok(Part {
             reader,
             writer: Arc::new(Mutex::new(writer)),
+            waiting: Arc::default(),
         })
     }
 
@@ -281,21 +289,58 @@ impl SearchIndex {
         self.write_meta(&library.content_hash)
     }
 
-    /// Adds or replaces one document and commits, on a blocking thread; searchable on return.
+    /// Adds or replaces one document; searchable on return. A tantivy commit syncs several
+    /// files, so documents that arrive while one runs share the next (a group commit): under
+    /// concurrent filing each case still waits for its own commit, but commits do not queue.
     pub async fn upsert(&self, d: IndexDoc) -> Result<(), SearchError> {
+        let (told, committed) = tokio::sync::oneshot::channel();
+        let kind = d.kind;
+        self.part(kind)
+            .waiting
+            .lock()
+            .map_err(|_| SearchError::WriterPoisoned)?
+            .push((d, told));
         let this = self.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
-            let part = this.part(d.kind);
-            {
-                let mut w = part.writer()?;
-                w.delete_term(Term::from_field_text(this.fields.id, &d.id));
-                w.add_document(d.to_tantivy(&this.fields))?;
-                w.commit()?;
+        tokio::task::spawn_blocking(move || this.commit_waiting(kind)).await??;
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(SearchError::Commit(why)),
+            Err(_) => Err(SearchError::WriterPoisoned),
+        }
+    }
+
+    /// Commits every waiting document of a part, if another call has not already done so.
+    fn commit_waiting(&self, kind: DocKind) -> Result<(), SearchError> {
+        let part = self.part(kind);
+        let mut w = part.writer()?;
+        let batch: Vec<Waiting> = std::mem::take(
+            &mut *part
+                .waiting
+                .lock()
+                .map_err(|_| SearchError::WriterPoisoned)?,
+        );
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let result = (|| -> Result<(), SearchError> {
+            for (d, _) in &batch {
+                w.delete_term(Term::from_field_text(self.fields.id, &d.id));
+                w.add_document(d.to_tantivy(&self.fields))?;
             }
+            w.commit()?;
             part.reader.reload()?;
             Ok(())
-        })
-        .await?
+        })();
+        if result.is_err() {
+            // Leave the writer as it was before this batch, so a later commit cannot carry
+            // half of it.
+            let _ = w.rollback();
+        }
+        let told = result.as_ref().map(|_| ()).map_err(|e| e.to_string());
+        for (_, tell) in batch {
+            let _ = tell.send(told.clone());
+        }
+        result
     }
 
     fn forget_guide_tokens(&self) {
