@@ -83,6 +83,32 @@ impl StatusCode {
     }
 }
 
+/// The status name inside a stack's spelling of it: the last member of a dotted path
+/// (`StatusCodes.BadTimeout`, `asyncua.ua.uaerrors._auto.BadTimeout`, Go's `ua.StatusBadTimeout`,
+/// `Opc.Ua::StatusCodes::BadTimeout`), without the prefix a stack puts before it (the ANSI C
+/// stack's `OpcUa_`, open62541's `UA_STATUSCODE_`, Go's `Status`). Anything else is unchanged.
+fn stack_spelling(word: &str) -> &str {
+    let last = word
+        .rsplit(['.', '/', ':'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(word);
+    let starts_with = |s: &str, p: &str| {
+        s.len() > p.len() && s.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+    };
+    for prefix in ["UA_STATUSCODE_", "OpcUa_", "StatusCode_", "Status"] {
+        if starts_with(last, prefix) {
+            let rest = &last[prefix.len()..];
+            if ["bad", "good", "uncertain"]
+                .iter()
+                .any(|severity| starts_with(rest, severity))
+            {
+                return rest;
+            }
+        }
+    }
+    last
+}
+
 /// A name lower-cased without underscores. Seven symbols hold an underscore of their own
 /// (`GoodEdited_DependentValueChanged`); keeping it made them unfindable by name.
 fn joined(name: &str) -> String {
@@ -207,14 +233,15 @@ impl StatusTable {
                 .ok()
                 .and_then(|v| self.by_value(v));
         }
+        let name = stack_spelling(w);
         // Only names start with these; checking first spares a lookup for every other word.
         let lower_prefix = |p: &str| {
-            w.len() > p.len() && w.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+            name.len() > p.len() && name.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
         };
         if !(lower_prefix("bad") || lower_prefix("good") || lower_prefix("uncertain")) {
             return None;
         }
-        let code = self.by_name(w)?;
+        let code = self.by_name(name)?;
         (!matches!(code.symbol.as_str(), "Good" | "Bad" | "Uncertain")).then_some(code)
     }
 
@@ -282,6 +309,52 @@ mod tests {
             let c = t.by_name(name).unwrap_or_else(|| panic!("{name}"));
             assert_eq!(c.value, hex, "{name}");
             assert_eq!(c.name(), name);
+        }
+    }
+
+    #[test]
+    fn recognises_the_spellings_of_other_stacks() {
+        let t = table();
+        for word in [
+            "OpcUa_BadTimeout",
+            "UA_STATUSCODE_BADTIMEOUT",
+            "StatusCodes.BadTimeout",
+            "StatusCodes.Bad_Timeout",
+            "Opc.Ua.StatusCodes.BadTimeout",
+            "Opc::Ua::StatusCodes::BadTimeout",
+            "opcua.ua.uaerrors._auto.BadTimeout",
+            "asyncua.ua.uaerrors._auto.BadTimeout",
+            "ua.StatusBadTimeout",
+            "StatusBadTimeout",
+        ] {
+            assert_eq!(
+                t.recognise(word).map(|c| c.symbol.as_str()),
+                Some("BadTimeout"),
+                "{word}"
+            );
+        }
+        for line in [
+            "status=OpcUa_BadTimeout,",
+            "read failed (UA_STATUSCODE_BADTIMEOUT)",
+            "ServiceResultException: StatusCodes.BadTimeout: timed out",
+            "<class 'asyncua.ua.uaerrors._auto.BadTimeout'>",
+            "err: ua.StatusBadTimeout;",
+        ] {
+            assert_eq!(
+                t.find_in(line).map(|c| c.symbol.as_str()),
+                Some("BadTimeout"),
+                "{line}"
+            );
+        }
+        // Words that only look like a prefix are not codes.
+        for word in [
+            "Status",
+            "StatusGood",
+            "Statusbar",
+            "OpcUa_Connection",
+            "ua.Status",
+        ] {
+            assert!(t.recognise(word).is_none(), "{word}");
         }
     }
 
