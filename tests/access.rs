@@ -194,6 +194,9 @@ async fn role_matrix() {
         ("GET", format!("/cases/{id}/edit"), B::None,              [303, 403, 403, 200, 200, 403, 401]),
         ("POST", format!("/cases/{id}/edit"), B::Multipart(case_fields()),
                                                                    [401, 403, 403, 303, 303, 403, 401]),
+        // Only the filer adds to their own case: this one was filed by another token.
+        ("POST", format!("/cases/{id}/follow-up"), B::Multipart(case_fields()),
+                                                                   [401, 403, 403, 403, 403, 403, 401]),
         ("POST", format!("/cases/{id}/guide"), B::Form(vec![("guide", GUIDE.into())]),
                                                                    [401, 403, 403, 303, 303, 403, 401]),
         ("POST", format!("/cases/{id}/closed"), B::Form(vec![("closed", "1".into())]),

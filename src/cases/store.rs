@@ -408,3 +408,62 @@ pub async fn set_closed(db: &Db, id: &Uuid, closed: bool, by: &str) -> Result<bo
             .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// A filer's addition to their case, as `add_to_case` writes it.
+pub struct Addition<'a> {
+    pub outcome: Option<Outcome>,
+    /// The whole notes field, the new note appended.
+    pub notes: Option<&'a str>,
+    pub photos: &'a [ProcessedPhoto],
+    pub key: &'a str,
+    pub actor: &'a str,
+    pub detail: &'a str,
+    pub at: Timestamp,
+}
+
+/// Applies an addition in one transaction; false when its key was used before (nothing changes).
+pub async fn add_to_case(db: &Db, id: &Uuid, a: &Addition<'_>) -> Result<bool, sqlx::Error> {
+    let id = id.to_string();
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO case_updates (idempotency_key, case_id, at, actor, detail) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(a.key)
+    .bind(&id)
+    .bind(a.at)
+    .bind(a.actor)
+    .bind(a.detail)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE cases SET outcome = COALESCE(?, outcome), notes = COALESCE(?, notes), updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(a.outcome)
+    .bind(a.notes)
+    .bind(a.at)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
+    for p in a.photos {
+        sqlx::query(
+            "INSERT INTO case_photos (case_id, position, sha256, width, height, bytes) VALUES \
+             (?, (SELECT COALESCE(MAX(position) + 1, 0) FROM case_photos WHERE case_id = ?), ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&id)
+        .bind(&p.sha256)
+        .bind(i64::from(p.width))
+        .bind(i64::from(p.height))
+        .bind(p.jpeg.len() as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,5 +1,5 @@
-//! Editors' changes to a case: attach it to a guide, correct it, close or reopen it. Each is
-//! audited, then the editor is sent back to the case page.
+//! Changes to a stored case: an editor's (attach it to a guide, correct it, close or reopen it)
+//! and the filer's own later additions. Each is audited, then back to the case page.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use super::submission::FormSubmission;
 use super::{case_or_404, no_such_case, AppError, AppState};
 use crate::auth::audit::{self, AuditAction, AuditEvent};
 use crate::auth::Caller;
-use crate::cases::{Case, CaseError, FIELDS};
+use crate::cases::{Case, CaseError, FollowUp, FIELDS};
 use crate::web::access::CsrfForm;
 
 /// An editor's change: audited, then back to the case page.
@@ -87,6 +87,32 @@ pub async fn submit(
         format!("changed: {}", changed.join(", "))
     })
     .await
+}
+
+/// The filer's own addition (a new outcome, a note, photos), within the window after filing.
+/// Anyone else, or the filer after the window, gets a 403 that says why.
+pub async fn follow_up(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    sub: FormSubmission,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    if let Some(fault) = sub.fault {
+        return Err(fault.into());
+    }
+    let add = FollowUp {
+        outcome: sub.draft.outcome,
+        note: sub.draft.notes.unwrap_or_default(),
+        uploads: sub.uploads,
+        key: sub.key.unwrap_or_default(),
+    };
+    let window = state.config.own_case_edit_window;
+    let case = state
+        .cases
+        .follow_up(&case.id, add, &caller, window)
+        .await?;
+    Ok(Redirect::to(&case.url()).into_response())
 }
 
 #[derive(Deserialize)]
