@@ -398,7 +398,7 @@ async fn csrf_missing_or_wrong_is_403_and_bearer_needs_none() {
     let (_, json) = app.get_json(&format!("/api/cases/{id}")).await;
     assert!(json["closed_at"].is_string(), "{json}");
     let (_, list) = app.get_text("/cases").await;
-    assert!(list.contains("<strong class=\"closed\">closed</strong>"));
+    assert!(list.contains("<span class=\"badge badge-closed\">closed</span>"));
 
     // Multipart: the token is the first part, as the form sends it.
     let multipart = |token: Option<&str>| {

@@ -203,6 +203,33 @@ pub struct CaseFilter {
     pub until: Option<Timestamp>,
     /// Keyset cursor: cases strictly older than this `(created_at, id)`.
     pub before: Option<(Timestamp, String)>,
+    /// Words that must each appear (any case) in the alarm, the fix, the notes, the asset,
+    /// the serial or the filer's name.
+    pub words: Vec<String>,
+}
+
+/// The columns a text search in the case list looks in.
+const TEXT_COLUMNS: [&str; 6] = [
+    "verbatim_alarm",
+    "fix_applied",
+    "notes",
+    "asset",
+    "serial",
+    "filed_by",
+];
+
+/// A LIKE pattern that finds `word` anywhere, its `%`, `_` and `\` taken literally.
+pub fn like_pattern(word: &str) -> String {
+    let mut p = String::with_capacity(word.len() + 2);
+    p.push('%');
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 impl CaseFilter {
@@ -242,6 +269,19 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &CaseFilter) {
     }
     if let Some(o) = f.outcome {
         q.push(" AND outcome = ").push_bind(o);
+    }
+    for word in &f.words {
+        let pattern = like_pattern(word);
+        q.push(" AND (");
+        for (i, col) in TEXT_COLUMNS.iter().enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            q.push(format!("{col} LIKE "))
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        q.push(")");
     }
     if let Some(s) = f.since {
         q.push(" AND created_at >= ").push_bind(s);

@@ -69,10 +69,7 @@ pub async fn submit(
         Ok(c) => c,
         Err(errors) => {
             let guide = draft.guide.as_deref().and_then(|g| state.library.find(g));
-            let ctx = FormCtx {
-                csrf: caller.csrf_token(),
-                editing: Some(case.id),
-            };
+            let ctx = FormCtx::editing(&caller, case.id, &state);
             let html = render_form(guide, &draft, "", &errors, None, &ctx)?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
         }
