@@ -146,8 +146,8 @@ impl Case {
         .find(|s| !s.is_empty())
     }
 
-    /// A one-line title: the first line of the alarm, and where.
-    pub fn title(&self) -> String {
+    /// The first non-empty line of the alarm, at most 100 characters.
+    pub fn alarm_line(&self) -> String {
         let first = self
             .fields
             .verbatim_alarm
@@ -159,6 +159,12 @@ impl Case {
         if first.chars().count() > 100 {
             t.push('…');
         }
+        t
+    }
+
+    /// A one-line title: the first line of the alarm, and where.
+    pub fn title(&self) -> String {
+        let t = self.alarm_line();
         match self.place() {
             Some(p) => format!("{t} on {p}"),
             None => t,

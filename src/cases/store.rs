@@ -372,11 +372,14 @@ pub struct GuideRecord {
     /// Cells it hit most, with counts.
     pub top_cells: Vec<(String, i64)>,
     pub last_seen: Option<String>,
+    /// When a case here last ended fixed.
+    pub last_fixed: Option<Timestamp>,
 }
 
 pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT COUNT(*), COALESCE(SUM(outcome = 'fixed'), 0), MAX(created_at) FROM cases WHERE guide = ?",
+        "SELECT COUNT(*), COALESCE(SUM(outcome = 'fixed'), 0), MAX(created_at), \
+         MAX(CASE WHEN outcome = 'fixed' THEN created_at END) FROM cases WHERE guide = ?",
     )
     .bind(slug)
     .fetch_one(db)
@@ -405,6 +408,7 @@ pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Erro
         total: row.try_get(0)?,
         fixed: row.try_get(1)?,
         last_seen: row.try_get(2)?,
+        last_fixed: row.try_get(3)?,
         firmware,
         top_cells,
     })

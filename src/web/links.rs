@@ -73,8 +73,8 @@ async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a 
     Ok(clear.and_then(|h| state.library.get(&h.id)))
 }
 
-/// `/alarm/Bad_ConnectionRejected`, `/alarm/0x80AC0000`: 302 to the guide that owns the alarm,
-/// else to the search for it. What an HMI banner or a wiki page links to.
+/// `/alarm/Bad_ConnectionRejected`, `/alarm/0x80AC0000`: 302 to the guide that owns the alarm
+/// (with `?alarm=` for its case form), else to the search for it. What an HMI banner or a wiki page links to.
 async fn alarm(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -84,7 +84,12 @@ async fn alarm(
         return Ok(found("/search"));
     }
     Ok(match owning_guide(&state, code).await? {
-        Some(g) => found(&g.url()),
+        // The alarm rides along, so the guide's "File a case" opens with it filled in.
+        Some(g) => found(&format!(
+            "{}{}",
+            g.url(),
+            crate::web::query_string([("alarm", code)])
+        )),
         None => found(&search_href(code)),
     })
 }

@@ -160,7 +160,10 @@ pub fn cursor_of(c: &Case) -> String {
 
 pub struct CaseRow {
     pub url: String,
-    pub title: String,
+    /// The first line of the alarm, shortened.
+    pub alarm: String,
+    /// Where it happened (asset, cell, line or site), if known.
+    pub place: Option<String>,
     pub created: String,
     pub outcome: &'static str,
     /// The outcome's name in URLs and CSS (`not_fixed`).
@@ -180,7 +183,8 @@ pub fn case_row(state: &AppState, c: &Case) -> CaseRow {
         .and_then(|g| state.library.find(g));
     CaseRow {
         url: c.url(),
-        title: c.title(),
+        alarm: c.alarm_line(),
+        place: c.place().map(str::to_owned),
         created: c.created_at.human(),
         outcome: c.fields.outcome.label(),
         outcome_id: c.fields.outcome.as_str(),
