@@ -397,3 +397,17 @@ async fn the_guide_page_links_its_sources_and_files_a_case_with_the_alarm_it_was
         "href=\"/guides/{KEPWARE}/cases/new\">File a case</a>"
     )));
 }
+
+#[tokio::test]
+async fn the_labels_form_shows_what_was_chosen_and_offers_to_print() {
+    let app = spawn_app().await;
+    let (status, html) = app
+        .get_text(&format!("/labels?guide={KEPWARE}&site=Plant+1&cell=C12"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<option value=\"{KEPWARE}\" selected>")));
+    assert!(html.contains("name=\"site\" value=\"Plant 1\""));
+    assert!(html.contains("name=\"cell\" value=\"C12\""));
+    assert!(html.contains("name=\"line\" value=\"\""));
+    assert!(html.contains("data-print hidden>Print the label</button>"));
+}
