@@ -2,11 +2,15 @@
 (function () {
   "use strict";
 
-  // Copy buttons: any element with data-copy puts that text on the clipboard.
+  // Copy buttons: any element with data-copy puts that text on the clipboard; data-copy-from
+  // names the element whose text to copy (a secret shown once stays on the page once).
   document.addEventListener("click", function (ev) {
-    var btn = ev.target.closest && ev.target.closest("[data-copy]");
+    var btn = ev.target.closest && ev.target.closest("[data-copy], [data-copy-from]");
     if (!btn) return;
-    var text = btn.getAttribute("data-copy");
+    var from = btn.getAttribute("data-copy-from");
+    var source = from ? document.getElementById(from) : null;
+    var text = source ? source.textContent.trim() : btn.getAttribute("data-copy");
+    if (text === null) return;
     var done = function () {
       var old = btn.textContent;
       btn.textContent = "Copied";
