@@ -227,6 +227,12 @@ async fn too_many_photos_and_an_empty_addition_are_refused_without_a_change() {
     let (status, body) = follow_up(&app, &ana, &csrf, &id, "many-2", 1).await;
     assert_eq!(status, 422);
     assert!(body.contains("at most 10 photos"), "{body}");
+    // The case page shows why, with the note as it was written, ready to send again.
+    assert!(body.contains("<strong>Not added yet.</strong>"), "{body}");
+    assert!(
+        body.contains(">Cable swapped, alarm back after an hour</textarea>"),
+        "{body}"
+    );
     let (_, case) = app.get_json(&format!("/api/cases/{id}")).await;
     assert_eq!(case["photos"].as_array().expect("photos").len(), 10);
 }

@@ -2,12 +2,13 @@
 //! and the filer's own later additions. Each is audited, then back to the case page.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 
 use super::form::{render_form, FormCtx};
+use super::show::{self, Refused};
 use super::submission::FormSubmission;
 use super::{case_or_404, no_such_case, AppError, AppState};
 use crate::auth::audit::{self, AuditAction, AuditEvent};
@@ -91,25 +92,48 @@ pub async fn submit(
 pub async fn follow_up(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     sub: FormSubmission,
 ) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
+    let note = sub.draft.notes.clone().unwrap_or_default();
+    let again = |status: StatusCode, reason: String| {
+        let refused = Refused {
+            reason,
+            note: note.clone(),
+        };
+        let mut res = show::render(&state, &caller, &headers, &case, Some(refused))?;
+        *res.status_mut() = status;
+        Ok::<_, AppError>(res)
+    };
     if let Some(fault) = sub.fault {
-        return Err(fault.into());
+        let err = AppError::from(fault);
+        return again(err.status(), err.to_string());
     }
     let add = FollowUp {
         outcome: sub.draft.outcome,
-        note: sub.draft.notes.unwrap_or_default(),
+        note: note.clone(),
         uploads: sub.uploads,
         key: sub.key.unwrap_or_default(),
     };
     let window = state.config.own_case_edit_window;
-    let case = state
-        .cases
-        .follow_up(&case.id, add, &caller, window)
-        .await?;
-    Ok(Redirect::to(&case.url()).into_response())
+    match state.cases.follow_up(&case.id, add, &caller, window).await {
+        Ok(case) => Ok(Redirect::to(&case.url()).into_response()),
+        // Faults the filer can fix are shown on the case page, above what they wrote.
+        Err(CaseError::Invalid(errors)) => again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Err(CaseError::Photo(e)) if e.is_user_error() => {
+            again(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -45,6 +45,9 @@ struct CasePage<'a> {
     follow_up_until: Option<Timestamp>,
     /// A fresh idempotency key for the follow-up form.
     follow_up_key: String,
+    /// Why the filer's last addition was refused (a fault they can fix), with what they wrote.
+    follow_up_error: Option<String>,
+    follow_up_note: String,
     outcomes: Vec<(&'static str, &'static str)>,
 }
 
@@ -97,13 +100,34 @@ pub async fn page_of_case(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
+    render(&state, &caller, &headers, &case, None)
+}
+
+/// What the filer sent that could not be added: the reason and their note, to show again.
+pub struct Refused {
+    pub reason: String,
+    pub note: String,
+}
+
+/// The case page; with `refused`, the filer's addition form shows why it was not saved.
+pub fn render(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    case: &Case,
+    refused: Option<Refused>,
+) -> Result<Response, AppError> {
+    let (follow_up_error, follow_up_note) = match refused {
+        Some(r) => (Some(r.reason), r.note),
+        None => (None, String::new()),
+    };
     let follow_up_until = state
         .auth
-        .allows(&caller, Permission::FileCases)
+        .allows(caller, Permission::FileCases)
         .then(|| {
             follow_up::deadline(
-                &case,
-                &caller,
+                case,
+                caller,
                 Timestamp::now(),
                 state.config.own_case_edit_window,
             )
@@ -111,9 +135,11 @@ pub async fn page_of_case(
         })
         .flatten();
     page(&CasePage {
-        filer: filer_line(&case),
+        filer: filer_line(case),
         follow_up_until,
         follow_up_key: Uuid::now_v7().to_string(),
+        follow_up_error,
+        follow_up_note,
         outcomes: Outcome::ALL
             .iter()
             .map(|o| (o.as_str(), o.label()))
@@ -125,12 +151,12 @@ pub async fn page_of_case(
             .and_then(|g| state.library.find(g)),
         outcome_label: case.fields.outcome.label(),
         title: case.title(),
-        canonical: absolute(&state, &headers, &case.url()),
-        details: details(&case),
-        blocks: blocks(&case),
+        canonical: absolute(state, headers, &case.url()),
+        details: details(case),
+        blocks: blocks(case),
         guides: state.library.choices(),
-        can_edit: state.auth.allows(&caller, Permission::EditCases),
+        can_edit: state.auth.allows(caller, Permission::EditCases),
         csrf: caller.csrf_token().to_string(),
-        case: &case,
+        case,
     })
 }
