@@ -378,3 +378,27 @@ test("case list, guide and form each transfer under 100 KB on a first visit", as
     await context.close();
   }
 });
+
+test("offline: the case form's scripts are kept before the form is ever opened", async () => {
+  const context = await browser.newContext(PHONE_DOC);
+  await loginQuietly(context, TECH.user, TECH.password);
+  const page = await context.newPage();
+  await page.goto(BASE + "/guides");
+  await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true));
+  await page.reload();
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  await page.reload();
+  const src = await page.locator('link[rel="modulepreload"][href*="case-form.js"]').getAttribute("href");
+  await page.waitForFunction((u) => caches.match(u).then((r) => !!r), src);
+  await context.setOffline(true);
+  await page.goto(BASE + "/cases/new");
+  await page.fill("#verbatim_alarm", "Bad_Timeout " + token("off"));
+  await page.locator('input[name="outcome"][value="fixed"]').check();
+  await page.getByRole("button", { name: "Send case" }).click();
+  await page.locator("[data-send-state]").filter({ hasText: "Queued" }).waitFor();
+  // Leave nothing queued for the other tests: back online, the queue is sent.
+  await context.setOffline(false);
+  await page.goto(BASE + "/guides");
+  await page.waitForFunction(() => window.faultbookOutbox.all().then((items) => items.length === 0), null, { timeout: 15000 });
+  await context.close();
+});
