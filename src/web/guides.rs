@@ -489,3 +489,28 @@ async fn api_show(
     })
     .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{link_word, split_intro};
+
+    #[test]
+    fn shorthand_becomes_a_link_only_as_a_whole_word() {
+        let href = "https://github.com/o/r/issues/61";
+        assert_eq!(
+            link_word("see o/r#61 and o/r#611.", "o/r#61", href),
+            format!("see <a href=\"{href}\" rel=\"noopener\">o/r#61</a> and o/r#611.")
+        );
+        assert_eq!(link_word("nothing here", "o/r#61", href), "nothing here");
+    }
+
+    #[test]
+    fn only_opening_paragraphs_move_to_the_top() {
+        let body = "<p>Intro <code>x</code>.</p>\n<div class=\"sechead\"><h2 id=\"a\">A</h2></div>";
+        let (intro, rest) = split_intro(body);
+        assert_eq!(intro, "<p>Intro <code>x</code>.</p>");
+        assert!(rest.starts_with("<div class=\"sechead\">"));
+        let listy = "<p>Intro</p><ul><li>x</li></ul><div class=\"sechead\"></div>";
+        assert_eq!(split_intro(listy), (String::new(), listy.to_string()));
+    }
+}
