@@ -322,7 +322,8 @@ async fn copy_link_menus_and_step_anchors_are_on_every_guide() {
             .count(),
         1
     );
-    assert!(html.contains("data-copy=\"Bad_ConnectionRejected\">Alarm string</button>"));
+    assert!(html
+        .contains("data-copy=\"Bad_ConnectionRejected\">Alarm: Bad_ConnectionRejected</button>"));
 }
 
 #[tokio::test]

@@ -131,7 +131,7 @@ struct EmbedPage<'a> {
 /// One control that opens a small menu copying a link as plain URL, Markdown, MediaWiki and
 /// HTML, then any `extra` texts (a guide's alarm strings). `what` names the target for screen
 /// readers ("" for the page itself).
-pub fn copy_menu(url: &str, title: &str, what: &str, extra: &[(&str, &str)]) -> String {
+pub fn copy_menu(url: &str, title: &str, what: &str, extra: &[(String, &str)]) -> String {
     use crate::search::snippet::escape;
     let formats = [
         ("URL", "Link", url.to_string()),
@@ -377,7 +377,7 @@ async fn show(
                     .front
                     .alarms
                     .iter()
-                    .map(|a| ("Alarm string", a.as_str()))
+                    .map(|a| (format!("Alarm: {a}"), a.as_str()))
                     .collect::<Vec<_>>(),
             ),
             file_href: format!(
