@@ -106,7 +106,8 @@ function init(form, keptPhotos) {
     if (!note) return;
     note.textContent = "";
     const p = document.createElement("p");
-    p.textContent = `Restored the case you started on this phone ${ago(Date.now() - savedAt)}.`;
+    // Drafts kept by an older version of this page carry no time.
+    p.textContent = `Restored the case you started on this phone ${savedAt ? ago(Date.now() - savedAt) : "earlier"}.`;
     if (dropped.length) p.textContent += ` Left out because they are not valid: ${dropped.join(", ")}.`;
     const discard = document.createElement("button");
     discard.type = "button";
@@ -155,7 +156,7 @@ function init(form, keptPhotos) {
     });
     // The same key on a resend: a case that did reach the server is not filed twice.
     if (keyField && typeof data.idempotency_key === "string" && data.idempotency_key) keyField.value = data.idempotency_key;
-    if (restored || dropped.length) showNote(savedAt || Date.now(), dropped);
+    if (restored || dropped.length) showNote(savedAt, dropped);
   }
 
   if (!refused) {
