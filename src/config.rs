@@ -124,6 +124,10 @@ pub struct Config {
         global = true
     )]
     pub write_limit: u32,
+    /// How long after filing a tech may still add to their own case (a new outcome, a note,
+    /// photos), e.g. 72h or 7d; 0 turns it off. Editors may change any case at any time.
+    #[arg(long, env = "FAULTBOOK_OWN_CASE_EDIT_WINDOW", default_value = "72h", value_parser = parse_window, global = true)]
+    pub own_case_edit_window: i64,
     #[command(flatten)]
     pub connections: ConnectionFlags,
     #[command(flatten)]
@@ -224,6 +228,14 @@ pub fn parse_span(s: &str) -> Result<i64, String> {
     n.checked_mul(mult)
         .filter(|v| *v > 0)
         .ok_or_else(|| format!("`{s}` is out of range"))
+}
+
+/// A time span like `parse_span`, or `0` / `off` for none.
+fn parse_window(s: &str) -> Result<i64, String> {
+    match s.trim() {
+        "0" | "off" => Ok(0),
+        other => parse_span(other),
+    }
 }
 
 impl Config {
@@ -345,6 +357,9 @@ mod tests {
         let c = Config::for_dirs("d".into(), "c".into());
         assert_eq!(c.proxy_default_role, Role::Viewer);
         assert_eq!(c.write_limit, 120);
+        assert_eq!(c.own_case_edit_window, 72 * 3600);
+        assert_eq!(parse_window("off"), Ok(0));
+        assert_eq!(parse_window("7d"), Ok(7 * 86_400));
         assert_eq!(
             parse_group_role("floor=tech"),
             Ok(("floor".to_string(), Role::Tech))

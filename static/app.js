@@ -2,11 +2,15 @@
 (function () {
   "use strict";
 
-  // Copy buttons: any element with data-copy puts that text on the clipboard.
+  // Copy buttons: any element with data-copy puts that text on the clipboard; data-copy-from
+  // names the element whose text to copy (a secret shown once stays on the page once).
   document.addEventListener("click", function (ev) {
-    var btn = ev.target.closest && ev.target.closest("[data-copy]");
+    var btn = ev.target.closest && ev.target.closest("[data-copy], [data-copy-from]");
     if (!btn) return;
-    var text = btn.getAttribute("data-copy");
+    var from = btn.getAttribute("data-copy-from");
+    var source = from ? document.getElementById(from) : null;
+    var text = source ? source.textContent.trim() : btn.getAttribute("data-copy");
+    if (text === null) return;
     var done = function () {
       var old = btn.textContent;
       btn.textContent = "Copied";
@@ -196,129 +200,7 @@ if (outbox) {
   if (navigator.onLine) outbox.send(); else outbox.refresh();
 }
 
-// Case form: keep what was typed on this phone until the server accepts the case, shrink
-// photos before upload, queue the case when there is no connection. Without this script the
-// form posts normally.
-(function () {
-  "use strict";
-  var form = document.querySelector("[data-case-form]");
-  if (!form || !window.localStorage) return;
-  var key = form.getAttribute("data-draft-key");
-  var state = form.querySelector("[data-send-state]");
-
-  function fields() {
-    return Array.prototype.filter.call(form.elements, function (el) {
-      return el.name && el.type !== "file" && el.type !== "hidden" && el.type !== "submit";
-    });
-  }
-  function save() {
-    var data = {};
-    fields().forEach(function (el) {
-      if (el.type === "radio") { if (el.checked) data[el.name] = el.value; }
-      else data[el.name] = el.value;
-    });
-    var keyField = form.querySelector("[name=idempotency_key]");
-    if (keyField) data.idempotency_key = keyField.value;
-    try { localStorage.setItem(key, JSON.stringify(data)); } catch (e) { /* storage full: keep going */ }
-  }
-  function restore() {
-    var raw = null;
-    try { raw = localStorage.getItem(key); } catch (e) { return; }
-    if (!raw) return;
-    var data;
-    try { data = JSON.parse(raw); } catch (e) { return; }
-    fields().forEach(function (el) {
-      if (!(el.name in data)) return;
-      if (el.type === "radio") el.checked = data[el.name] === el.value;
-      else if (!el.value) el.value = data[el.name];
-    });
-    // The same key on a resend: a case that did reach the server is not filed twice.
-    var keyField = form.querySelector("[name=idempotency_key]");
-    if (keyField && data.idempotency_key) keyField.value = data.idempotency_key;
-  }
-  restore();
-  form.addEventListener("input", save);
-  form.addEventListener("change", save);
-
-  var errors = document.getElementById("form-errors");
-  if (errors) errors.focus();
-
-  function say(text) { if (state) state.textContent = text; }
-
-  // Longest side 2560 px, JPEG: a 12 MP phone photo becomes a few hundred KB.
-  function shrink(file) {
-    if (!window.createImageBitmap || !file.type || file.type.indexOf("image/") !== 0) return Promise.resolve(file);
-    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bmp) {
-      var max = 2560, scale = Math.min(1, max / Math.max(bmp.width, bmp.height));
-      if (scale === 1 && file.size < 1500000) return file;
-      var canvas = document.createElement("canvas");
-      canvas.width = Math.round(bmp.width * scale);
-      canvas.height = Math.round(bmp.height * scale);
-      canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
-      return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) {
-          resolve(blob ? new File([blob], (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" }) : file);
-        }, "image/jpeg", 0.85);
-      });
-    }).catch(function () { return file; });
-  }
-
-  function queue(data, photos, button) {
-    var fieldsList = [];
-    data.forEach(function (v, k) { if (typeof v === "string") fieldsList.push([k, v]); });
-    var entry = {
-      key: data.get("idempotency_key") || String(Date.now()),
-      action: form.action,
-      draftKey: key,
-      fields: fieldsList,
-      photos: photos.map(function (p) { return { name: p.name || "photo.jpg", blob: p }; }),
-      queuedAt: new Date().toISOString(),
-    };
-    return outbox.put(entry).then(function () {
-      if (button) button.disabled = false;
-      say("Queued: there is no connection, so this case is saved on this phone and will be sent by itself when the network is back. Do not file it again.");
-      outbox.refresh();
-      if (navigator.serviceWorker && window.SyncManager) {
-        navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register("send-cases"); }).catch(function () { /* no Background Sync */ });
-      }
-    });
-  }
-
-  form.addEventListener("submit", function (ev) {
-    if (!window.fetch || !window.FormData) return;
-    ev.preventDefault();
-    save();
-    var button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
-    say("Sending…");
-    var data = new FormData(form);
-    var photos = data.getAll("photo").filter(function (f) { return f && f.size; });
-    data["delete"]("photo");
-    Promise.all(photos.map(shrink)).then(function (files) {
-      if (!navigator.onLine && outbox) return queue(data, files, button);
-      var send = new FormData();
-      data.forEach(function (v, k) { send.append(k, v); });
-      files.forEach(function (f) { send.append("photo", f, f.name); });
-      return fetch(form.action, { method: "POST", body: send, credentials: "same-origin" }).then(function (res) {
-        if (res.redirected && res.url.indexOf("/cases/") !== -1) {
-          try { localStorage.removeItem(key); } catch (e) { /* nothing to clear */ }
-          window.location.href = res.url;
-          return;
-        }
-        return res.text().then(function (html) {
-          // The server re-rendered the form with its reasons; show it, the draft stays saved.
-          document.open();
-          document.write(html);
-          document.close();
-        });
-      }, function () {
-        if (outbox) return queue(data, files, button);
-        if (button) button.disabled = false;
-        say("Not sent: no connection. Everything you typed is kept on this phone. Press Send again when the network is back.");
-      });
-    });
-  });
-})();
+// The case form lives in case-form.js (loaded by the form page only).
 
 // Logging out clears the pages this device kept for offline use: a guide page kept while logged
 // in shows the plant's case record. Cases waiting to be sent stay (they are in IndexedDB).

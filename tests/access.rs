@@ -194,6 +194,9 @@ async fn role_matrix() {
         ("GET", format!("/cases/{id}/edit"), B::None,              [303, 403, 403, 200, 200, 403, 401]),
         ("POST", format!("/cases/{id}/edit"), B::Multipart(case_fields()),
                                                                    [401, 403, 403, 303, 303, 403, 401]),
+        // Only the filer adds to their own case: this one was filed by another token.
+        ("POST", format!("/cases/{id}/follow-up"), B::Multipart(case_fields()),
+                                                                   [401, 403, 403, 403, 403, 403, 401]),
         ("POST", format!("/cases/{id}/guide"), B::Form(vec![("guide", GUIDE.into())]),
                                                                    [401, 403, 403, 303, 303, 403, 401]),
         ("POST", format!("/cases/{id}/closed"), B::Form(vec![("closed", "1".into())]),
@@ -395,7 +398,7 @@ async fn csrf_missing_or_wrong_is_403_and_bearer_needs_none() {
     let (_, json) = app.get_json(&format!("/api/cases/{id}")).await;
     assert!(json["closed_at"].is_string(), "{json}");
     let (_, list) = app.get_text("/cases").await;
-    assert!(list.contains("<strong class=\"closed\">closed</strong>"));
+    assert!(list.contains("<span class=\"badge badge-closed\">closed</span>"));
 
     // Multipart: the token is the first part, as the form sends it.
     let multipart = |token: Option<&str>| {

@@ -482,7 +482,7 @@ async fn verbatim_alarm_is_kept_byte_for_byte_and_faults_are_per_field() {
     assert_eq!(case["part_count"], 42);
     assert!(case["guide"].is_null());
     let (_, page) = app.get_text(case["url"].as_str().expect("url")).await;
-    assert!(page.contains("<pre class=\"verbatim\"><code>  Bad_Timeout\t(Zähler)  \r\n second line with trailing spaces   </code></pre>"));
+    assert!(page.contains("<pre class=\"verbatim alarmbox\"><code>  Bad_Timeout\t(Zähler)  \r\n second line with trailing spaces   </code></pre>"));
 
     let res = app
         .client

@@ -162,7 +162,7 @@ async fn alarm_short_links_go_to_the_owning_guide_or_the_search() {
         assert_eq!(res.status().as_u16(), 302, "{code}");
         assert_eq!(
             res.headers()["location"],
-            format!("/guides/{KEPWARE}"),
+            format!("/guides/{KEPWARE}?alarm={code}"),
             "{code}"
         );
     }
@@ -315,7 +315,15 @@ async fn copy_link_menus_and_step_anchors_are_on_every_guide() {
     }
     assert!(html.contains("<li id=\"fix-1\">"), "step anchors");
     assert!(html.contains("<li id=\"diagnose-1\">"));
-    assert!(html.contains("<summary>Copy link"));
+    assert!(html.contains("Copy link<span class=\"visually-hidden\"> to Fix</span></summary>"));
+    // One control for the page, behind which the formats and the alarm strings wait.
+    assert_eq!(
+        html.matches("<details class=\"copylink copymenu\">")
+            .count(),
+        1
+    );
+    assert!(html
+        .contains("data-copy=\"Bad_ConnectionRejected\">Alarm: Bad_ConnectionRejected</button>"));
 }
 
 #[tokio::test]
@@ -349,6 +357,9 @@ async fn pages_carry_a_strict_policy_and_hsts_only_behind_https() {
     assert_eq!(
         html.matches("<script").count(),
         html.matches("<script src=\"/static/").count()
+            + html
+                .matches("<script type=\"module\" src=\"/static/")
+                .count()
     );
     let https = spawn_app_with(|c| c.base_url = Some(BASE.into())).await;
     let res = https.get("/").await;
@@ -356,4 +367,48 @@ async fn pages_carry_a_strict_policy_and_hsts_only_behind_https() {
         res.headers()["strict-transport-security"],
         "max-age=31536000"
     );
+}
+
+#[tokio::test]
+async fn the_guide_page_links_its_sources_and_files_a_case_with_the_alarm_it_was_opened_for() {
+    let app = spawn_app().await;
+    let res = app.get("/alarm/0x80AC0000").await;
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let (status, html) = app.get_text(&location).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!(
+            "href=\"/guides/{KEPWARE}/cases/new?alarm=0x80AC0000\">File a case</a>"
+        )),
+        "{html}"
+    );
+    // GitHub shorthand in the text becomes a link to the source; in code it stays code.
+    assert!(html.contains(
+        "<a href=\"https://github.com/eclipse-milo/milo/issues/611\" rel=\"noopener\">eclipse-milo/milo#611</a>"
+    ));
+    // The plant's record sits at the top, before the first section.
+    let (_, plain) = app.get_text(&format!("/guides/{KEPWARE}")).await;
+    let record = plain.find("class=\"recordline\"").expect("record line");
+    let symptom = plain.find("<h2 id=\"symptom\">").expect("symptom");
+    assert!(record < symptom);
+    assert!(plain.contains(&format!(
+        "href=\"/guides/{KEPWARE}/cases/new\">File a case</a>"
+    )));
+}
+
+#[tokio::test]
+async fn the_labels_form_shows_what_was_chosen_and_offers_to_print() {
+    let app = spawn_app().await;
+    let (status, html) = app
+        .get_text(&format!("/labels?guide={KEPWARE}&site=Plant+1&cell=C12"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<option value=\"{KEPWARE}\" selected>")));
+    assert!(html.contains("name=\"site\" value=\"Plant 1\""));
+    assert!(html.contains("name=\"cell\" value=\"C12\""));
+    assert!(html.contains("name=\"line\" value=\"\""));
+    assert!(html.contains("data-print hidden>Print the label</button>"));
 }

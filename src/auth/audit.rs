@@ -46,6 +46,8 @@ pub enum AuditAction {
     CaseEdit,
     CaseClose,
     CaseReopen,
+    /// The filer's own later addition: a new outcome, a note, photos.
+    CaseFollowUp,
 }
 
 impl AuditAction {
@@ -69,6 +71,7 @@ impl AuditAction {
             AuditAction::CaseEdit => "case.edit",
             AuditAction::CaseClose => "case.close",
             AuditAction::CaseReopen => "case.reopen",
+            AuditAction::CaseFollowUp => "case.follow_up",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod fields;
+pub mod follow_up;
 pub mod photos;
 pub mod store;
 
@@ -19,6 +20,7 @@ use crate::db::Db;
 use crate::search::{DocKind, IndexDoc, SearchIndex};
 use crate::time::Timestamp;
 pub use fields::{CaseDraft, FieldError, NewCase, DRAFT_FIELDS, FIELDS};
+pub use follow_up::{FollowUp, PHOTOS_PER_CASE};
 pub use photos::{DecodeGate, PhotoError, PhotoStore, ProcessedPhoto};
 pub use store::{CaseFilter, GuideFilter, GuideRecord};
 
@@ -131,8 +133,21 @@ impl Case {
         format!("/cases/{}", self.id)
     }
 
-    /// A one-line title: the first line of the alarm, and where.
-    pub fn title(&self) -> String {
+    /// Where it happened, most precise first: the asset, else the cell, the line or the site.
+    pub fn place(&self) -> Option<&str> {
+        [
+            &self.fields.asset,
+            &self.fields.cell,
+            &self.fields.line,
+            &self.fields.site,
+        ]
+        .into_iter()
+        .map(String::as_str)
+        .find(|s| !s.is_empty())
+    }
+
+    /// The first non-empty line of the alarm, at most 100 characters.
+    pub fn alarm_line(&self) -> String {
         let first = self
             .fields
             .verbatim_alarm
@@ -144,15 +159,13 @@ impl Case {
         if first.chars().count() > 100 {
             t.push('…');
         }
-        let place = [
-            &self.fields.asset,
-            &self.fields.cell,
-            &self.fields.line,
-            &self.fields.site,
-        ]
-        .into_iter()
-        .find(|s| !s.is_empty());
-        match place {
+        t
+    }
+
+    /// A one-line title: the first line of the alarm, and where.
+    pub fn title(&self) -> String {
+        let t = self.alarm_line();
+        match self.place() {
             Some(p) => format!("{t} on {p}"),
             None => t,
         }
@@ -216,6 +229,12 @@ pub enum CaseError {
     Db(#[from] sqlx::Error),
     #[error("search index: {0}")]
     Search(#[from] crate::search::SearchError),
+    #[error("There is no such case.")]
+    NotFound,
+    #[error("Only the person who filed this case, or an editor, can add to it.")]
+    NotYours,
+    #[error("You can add to your own case for {window} after filing it, and that time is over. Ask an editor to change it.")]
+    WindowClosed { window: String },
     #[error("background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
     #[cfg(feature = "test-hooks")]
@@ -327,16 +346,7 @@ impl CaseService {
             return self.replay(existing, &hash).await;
         }
 
-        let store_photos = self.photos.clone();
-        let to_write = processed.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            for p in &to_write {
-                store_photos.write(p)?;
-            }
-            Ok(())
-        })
-        .await?
-        .map_err(PhotoError::Io)?;
+        self.write_photos(&processed).await?;
 
         let result = match self.injected_failure() {
             Err(e) => Err(e),
@@ -369,6 +379,21 @@ impl CaseService {
                 Err(e)
             }
         }
+    }
+
+    /// Writes the photo files (synced) on a blocking thread.
+    async fn write_photos(&self, processed: &[ProcessedPhoto]) -> Result<(), CaseError> {
+        let store_photos = self.photos.clone();
+        let to_write = processed.to_vec();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            for p in &to_write {
+                store_photos.write(p)?;
+            }
+            Ok(())
+        })
+        .await?
+        .map_err(PhotoError::Io)?;
+        Ok(())
     }
 
     async fn replay(

@@ -203,6 +203,33 @@ pub struct CaseFilter {
     pub until: Option<Timestamp>,
     /// Keyset cursor: cases strictly older than this `(created_at, id)`.
     pub before: Option<(Timestamp, String)>,
+    /// Words that must each appear (any case) in the alarm, the fix, the notes, the asset,
+    /// the serial or the filer's name.
+    pub words: Vec<String>,
+}
+
+/// The columns a text search in the case list looks in.
+const TEXT_COLUMNS: [&str; 6] = [
+    "verbatim_alarm",
+    "fix_applied",
+    "notes",
+    "asset",
+    "serial",
+    "filed_by",
+];
+
+/// A LIKE pattern that finds `word` anywhere, its `%`, `_` and `\` taken literally.
+pub fn like_pattern(word: &str) -> String {
+    let mut p = String::with_capacity(word.len() + 2);
+    p.push('%');
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 impl CaseFilter {
@@ -242,6 +269,19 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &CaseFilter) {
     }
     if let Some(o) = f.outcome {
         q.push(" AND outcome = ").push_bind(o);
+    }
+    for word in &f.words {
+        let pattern = like_pattern(word);
+        q.push(" AND (");
+        for (i, col) in TEXT_COLUMNS.iter().enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            q.push(format!("{col} LIKE "))
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        q.push(")");
     }
     if let Some(s) = f.since {
         q.push(" AND created_at >= ").push_bind(s);
@@ -339,11 +379,14 @@ pub struct GuideRecord {
     /// Cells it hit most, with counts.
     pub top_cells: Vec<(String, i64)>,
     pub last_seen: Option<String>,
+    /// When a case here last ended fixed.
+    pub last_fixed: Option<Timestamp>,
 }
 
 pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT COUNT(*), COALESCE(SUM(outcome = 'fixed'), 0), MAX(created_at) FROM cases WHERE guide = ?",
+        "SELECT COUNT(*), COALESCE(SUM(outcome = 'fixed'), 0), MAX(created_at), \
+         MAX(CASE WHEN outcome = 'fixed' THEN created_at END) FROM cases WHERE guide = ?",
     )
     .bind(slug)
     .fetch_one(db)
@@ -372,6 +415,7 @@ pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Erro
         total: row.try_get(0)?,
         fixed: row.try_get(1)?,
         last_seen: row.try_get(2)?,
+        last_fixed: row.try_get(3)?,
         firmware,
         top_cells,
     })
@@ -414,4 +458,63 @@ pub async fn set_closed(db: &Db, id: &Uuid, closed: bool, by: &str) -> Result<bo
             .execute(db)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A filer's addition to their case, as `add_to_case` writes it.
+pub struct Addition<'a> {
+    pub outcome: Option<Outcome>,
+    /// The whole notes field, the new note appended.
+    pub notes: Option<&'a str>,
+    pub photos: &'a [ProcessedPhoto],
+    pub key: &'a str,
+    pub actor: &'a str,
+    pub detail: &'a str,
+    pub at: Timestamp,
+}
+
+/// Applies an addition in one transaction; false when its key was used before (nothing changes).
+pub async fn add_to_case(db: &Db, id: &Uuid, a: &Addition<'_>) -> Result<bool, sqlx::Error> {
+    let id = id.to_string();
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO case_updates (idempotency_key, case_id, at, actor, detail) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(a.key)
+    .bind(&id)
+    .bind(a.at)
+    .bind(a.actor)
+    .bind(a.detail)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE cases SET outcome = COALESCE(?, outcome), notes = COALESCE(?, notes), updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(a.outcome)
+    .bind(a.notes)
+    .bind(a.at)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
+    for p in a.photos {
+        sqlx::query(
+            "INSERT INTO case_photos (case_id, position, sha256, width, height, bytes) VALUES \
+             (?, (SELECT COALESCE(MAX(position) + 1, 0) FROM case_photos WHERE case_id = ?), ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&id)
+        .bind(&p.sha256)
+        .bind(i64::from(p.width))
+        .bind(i64::from(p.height))
+        .bind(p.jpeg.len() as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }

@@ -143,6 +143,10 @@ impl From<CaseError> for AppError {
             CaseError::Photo(p) => p.into(),
             CaseError::KeyReused => AppError::Unprocessable(e.to_string()),
             CaseError::BadKey => AppError::BadRequest(e.to_string()),
+            CaseError::NotFound => AppError::NotFound(e.to_string()),
+            CaseError::NotYours | CaseError::WindowClosed { .. } => {
+                AppError::Forbidden(e.to_string())
+            }
             other => AppError::internal(other),
         }
     }

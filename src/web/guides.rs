@@ -109,9 +109,15 @@ struct GuidePage<'a> {
     record: Option<GuideRecord>,
     recent: Vec<CaseRow>,
     canonical: String,
-    /// The body with a copy-link menu after every section heading.
+    /// The opening paragraphs (before the first section), shown at the top; may be empty.
+    intro: String,
+    /// The body with a copy-link menu beside every section heading.
     body: String,
     copy_menu: String,
+    /// The case form for this guide, carrying the alarm the visitor came with.
+    file_href: String,
+    /// The anchor of the Fix section, when the guide has one.
+    fix_id: Option<String>,
 }
 
 #[derive(Template)]
@@ -122,41 +128,56 @@ struct EmbedPage<'a> {
     canonical: String,
 }
 
-/// A keyboard-reachable menu that copies a link as plain URL, Markdown, MediaWiki and HTML.
-pub fn copy_menu(url: &str, title: &str, what: &str) -> String {
+/// One control that opens a small menu copying a link as plain URL, Markdown, MediaWiki and
+/// HTML, then any `extra` texts (a guide's alarm strings). `what` names the target for screen
+/// readers ("" for the page itself).
+pub fn copy_menu(url: &str, title: &str, what: &str, extra: &[(String, &str)]) -> String {
     use crate::search::snippet::escape;
     let formats = [
-        ("URL", url.to_string()),
-        ("Markdown", format!("[{title}]({url})")),
-        ("MediaWiki", format!("[{url} {title}]")),
+        ("URL", "Link", url.to_string()),
+        ("Markdown", "Markdown", format!("[{title}]({url})")),
+        ("MediaWiki", "MediaWiki", format!("[{url} {title}]")),
         (
+            "HTML",
             "HTML",
             format!("<a href=\"{}\">{}</a>", escape(url), escape(title)),
         ),
     ];
-    let mut out = format!(
-        "<details class=\"copylink\"><summary>Copy link{}</summary><div class=\"copyformats\">",
-        if what.is_empty() {
-            String::new()
-        } else {
+    let (class, summary) = if what.is_empty() {
+        ("copylink copymenu", "Copy…".to_string())
+    } else {
+        (
+            "copylink copymenu copymenu-section",
             format!(
-                " <span class=\"visually-hidden\">to {}</span>",
+                "Copy link<span class=\"visually-hidden\"> to {}</span>",
                 escape(what)
-            )
-        }
+            ),
+        )
+    };
+    let mut out = format!(
+        "<details class=\"{class}\"><summary class=\"btn btn-secondary btn-small\">{summary}</summary>\
+         <div class=\"copyformats\" role=\"group\" aria-label=\"Copy as\">"
     );
-    for (label, text) in formats {
+    for (label, shown, text) in formats {
         out.push_str(&format!(
-            "<button type=\"button\" data-copy=\"{}\" data-format=\"{}\">{label}</button>",
+            "<button type=\"button\" class=\"menuitem\" data-copy=\"{}\" data-format=\"{}\">{}</button>",
             escape(&text),
-            label.to_ascii_lowercase()
+            label.to_ascii_lowercase(),
+            if shown == label { label.to_string() } else { format!("{shown} ({label})") },
+        ));
+    }
+    for (label, text) in extra {
+        out.push_str(&format!(
+            "<button type=\"button\" class=\"menuitem\" data-copy=\"{}\">{}</button>",
+            escape(text),
+            escape(label)
         ));
     }
     out.push_str("</div></details>");
     out
 }
 
-/// Puts a copy-link menu for `#id` after each section heading of the rendered body.
+/// Puts one copy-link control for `#id` beside each section heading of the rendered body.
 fn with_heading_menus(guide: &Guide, url: &str) -> String {
     let mut html = guide.html.clone();
     for s in &guide.sections {
@@ -172,10 +193,99 @@ fn with_heading_menus(guide: &Guide, url: &str) -> String {
             &format!("{url}#{}", s.id),
             &format!("{} – {}", guide.front.title, s.title),
             &s.title,
+            &[],
         );
-        html.insert_str(at, &menu);
+        html.insert_str(at, &format!("{menu}</div>"));
+        html.insert_str(start, "<div class=\"sechead\">");
     }
     html
+}
+
+/// Makes the body's mentions of a GitHub-shorthand source (`owner/repo#123`) links to it. Only
+/// text outside tags, links and code is touched.
+fn link_sources(html: &str, guide: &Guide) -> String {
+    use crate::search::snippet::escape;
+    let sources: Vec<(&str, &str)> = guide
+        .front
+        .sources
+        .iter()
+        .filter(|s| s.url != s.href && !s.url.is_empty())
+        .map(|s| (s.url.as_str(), s.href.as_str()))
+        .collect();
+    if sources.is_empty() {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut rest = html;
+    // Depth of <a> and <code> elements around the current text.
+    let mut shielded = 0usize;
+    while !rest.is_empty() {
+        if let Some(tag_end) = rest.starts_with('<').then(|| rest.find('>')).flatten() {
+            let tag = &rest[..=tag_end];
+            let name = tag[1..]
+                .trim_start_matches('/')
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .unwrap_or("");
+            if matches!(name, "a" | "code" | "pre") {
+                if tag.starts_with("</") {
+                    shielded = shielded.saturating_sub(1);
+                } else {
+                    shielded += 1;
+                }
+            }
+            out.push_str(tag);
+            rest = &rest[tag_end + 1..];
+            continue;
+        }
+        let text_end = rest[1..].find('<').map_or(rest.len(), |i| i + 1);
+        let mut text = rest[..text_end].to_string();
+        if shielded == 0 {
+            for (short, href) in &sources {
+                text = link_word(&text, &escape(short), &escape(href));
+            }
+        }
+        out.push_str(&text);
+        rest = &rest[text_end..];
+    }
+    out
+}
+
+/// The rendered body split into its opening paragraphs (text before the first section, when
+/// that is only paragraphs) and the rest.
+fn split_intro(html: &str) -> (String, String) {
+    let Some(at) = html.find("<div class=\"sechead\">") else {
+        return (String::new(), html.to_string());
+    };
+    let head = html[..at].trim();
+    let only_paragraphs = head.starts_with("<p>")
+        && head.ends_with("</p>")
+        && !["<ul", "<ol", "<pre", "<table", "<h", "<div", "<blockquote"]
+            .iter()
+            .any(|t| head.contains(t));
+    if only_paragraphs {
+        (head.to_string(), html[at..].to_string())
+    } else {
+        (String::new(), html.to_string())
+    }
+}
+
+/// `text` with each whole `word` (not followed by another digit or letter) made a link.
+fn link_word(text: &str, word: &str, href: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let after = &rest[i + word.len()..];
+        out.push_str(&rest[..i]);
+        if after.starts_with(|c: char| c.is_alphanumeric()) {
+            out.push_str(word);
+        } else {
+            out.push_str(&format!("<a href=\"{href}\" rel=\"noopener\">{word}</a>"));
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Template)]
@@ -239,6 +349,10 @@ async fn show(
             res.extensions_mut().insert(super::FrameAncestors(allowed));
             return Ok(res);
         }
+        let alarm = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "alarm")
+            .map(|(_, v)| v.trim().chars().take(500).collect::<String>())
+            .filter(|v| !v.is_empty());
         let (record, recent) = if state.auth.allows(&caller, Permission::ReadCases) {
             let record = store::guide_record(&state.db, &guide.slug).await?;
             let recent = store::list(&state.db, &CaseFilter::for_guide(&guide.slug), 5).await?;
@@ -246,13 +360,36 @@ async fn show(
         } else {
             (None, Vec::new())
         };
+        let (intro, body) =
+            split_intro(&link_sources(&with_heading_menus(guide, &canonical), guide));
         return page(&GuidePage {
+            intro,
+            body,
             guide,
             platform_label: guide.front.platform.label(),
             record,
             recent: recent.iter().map(|c| case_row(&state, c)).collect(),
-            body: with_heading_menus(guide, &canonical),
-            copy_menu: copy_menu(&canonical, &guide.front.title, ""),
+            copy_menu: copy_menu(
+                &canonical,
+                &guide.front.title,
+                "",
+                &guide
+                    .front
+                    .alarms
+                    .iter()
+                    .map(|a| (format!("Alarm: {a}"), a.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
+            file_href: format!(
+                "/guides/{}/cases/new{}",
+                guide.slug,
+                super::query_string(alarm.iter().map(|a| ("alarm", a.as_str())))
+            ),
+            fix_id: guide
+                .sections
+                .iter()
+                .find(|s| s.title.eq_ignore_ascii_case("fix"))
+                .map(|s| s.id.clone()),
             canonical,
         });
     }
@@ -351,4 +488,29 @@ async fn api_show(
             .collect(),
     })
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{link_word, split_intro};
+
+    #[test]
+    fn shorthand_becomes_a_link_only_as_a_whole_word() {
+        let href = "https://github.com/o/r/issues/61";
+        assert_eq!(
+            link_word("see o/r#61 and o/r#611.", "o/r#61", href),
+            format!("see <a href=\"{href}\" rel=\"noopener\">o/r#61</a> and o/r#611.")
+        );
+        assert_eq!(link_word("nothing here", "o/r#61", href), "nothing here");
+    }
+
+    #[test]
+    fn only_opening_paragraphs_move_to_the_top() {
+        let body = "<p>Intro <code>x</code>.</p>\n<div class=\"sechead\"><h2 id=\"a\">A</h2></div>";
+        let (intro, rest) = split_intro(body);
+        assert_eq!(intro, "<p>Intro <code>x</code>.</p>");
+        assert!(rest.starts_with("<div class=\"sechead\">"));
+        let listy = "<p>Intro</p><ul><li>x</li></ul><div class=\"sechead\"></div>";
+        assert_eq!(split_intro(listy), (String::new(), listy.to_string()));
+    }
 }

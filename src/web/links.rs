@@ -73,8 +73,8 @@ async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a 
     Ok(clear.and_then(|h| state.library.get(&h.id)))
 }
 
-/// `/alarm/Bad_ConnectionRejected`, `/alarm/0x80AC0000`: 302 to the guide that owns the alarm,
-/// else to the search for it. What an HMI banner or a wiki page links to.
+/// `/alarm/Bad_ConnectionRejected`, `/alarm/0x80AC0000`: 302 to the guide that owns the alarm
+/// (with `?alarm=` for its case form), else to the search for it. What an HMI banner or a wiki page links to.
 async fn alarm(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -84,7 +84,12 @@ async fn alarm(
         return Ok(found("/search"));
     }
     Ok(match owning_guide(&state, code).await? {
-        Some(g) => found(&g.url()),
+        // The alarm rides along, so the guide's "File a case" opens with it filled in.
+        Some(g) => found(&format!(
+            "{}{}",
+            g.url(),
+            crate::web::query_string([("alarm", code)])
+        )),
         None => found(&search_href(code)),
     })
 }
@@ -197,6 +202,11 @@ pub struct Label {
 struct LabelsPage {
     labels: Vec<Label>,
     guides: Vec<(String, String)>,
+    /// The guide chosen ("" for all) and the place, as the form sent them: the form shows
+    /// them again.
+    guide: String,
+    /// `(name, label, value)` of site, line, cell and asset.
+    place: Vec<(&'static str, &'static str, String)>,
 }
 
 /// `/labels?guide=&site=&line=&cell=&asset=`: printable labels whose QR opens the prefilled case
@@ -206,11 +216,17 @@ async fn labels(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let chosen: Vec<&Guide> = match guide_param(raw.as_deref()) {
-        Some(slug) => vec![guide(&state, &slug)?],
+    let param = guide_param(raw.as_deref());
+    let chosen: Vec<&Guide> = match &param {
+        Some(slug) => vec![guide(&state, slug)?],
         None => state.library.all().iter().collect(),
     };
     let mut labels = Vec::new();
+    // The current slug, so a renamed guide's old slug still shows as chosen.
+    let chosen_slug = match (&param, chosen.first()) {
+        (Some(_), Some(g)) => g.slug.clone(),
+        _ => String::new(),
+    };
     for g in chosen {
         let target = label_target(g, raw.as_deref());
         labels.push(Label {
@@ -226,9 +242,26 @@ async fn labels(
                 .join(" · "),
         });
     }
+    let place = [
+        ("site", "Site"),
+        ("line", "Line"),
+        ("cell", "Cell"),
+        ("asset", "Asset"),
+    ]
+    .into_iter()
+    .map(|(k, label)| {
+        let v = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default();
+        (k, label, v)
+    })
+    .collect();
     page(&LabelsPage {
         labels,
         guides: state.library.choices(),
+        guide: chosen_slug,
+        place,
     })
 }
 

@@ -122,7 +122,7 @@ test("copy-link buttons put each format on the clipboard", async () => {
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), text, format);
   }
   // A section's own link.
-  const fixMenu = page.locator("h2#fix + .copylink");
+  const fixMenu = page.locator(".sechead:has(h2#fix) .copylink");
   await fixMenu.locator("summary").click();
   await fixMenu.locator('button[data-format="url"]').click();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url + "#fix");

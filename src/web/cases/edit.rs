@@ -1,18 +1,19 @@
-//! Editors' changes to a case: attach it to a guide, correct it, close or reopen it. Each is
-//! audited, then the editor is sent back to the case page.
+//! Changes to a stored case: an editor's (attach it to a guide, correct it, close or reopen it)
+//! and the filer's own later additions. Each is audited, then back to the case page.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 
 use super::form::{render_form, FormCtx};
+use super::show::{self, Refused};
 use super::submission::FormSubmission;
 use super::{case_or_404, no_such_case, AppError, AppState};
 use crate::auth::audit::{self, AuditAction, AuditEvent};
 use crate::auth::Caller;
-use crate::cases::{Case, CaseError, FIELDS};
+use crate::cases::{Case, CaseError, FollowUp, FIELDS};
 use crate::web::access::CsrfForm;
 
 /// An editor's change: audited, then back to the case page.
@@ -69,10 +70,7 @@ pub async fn submit(
         Ok(c) => c,
         Err(errors) => {
             let guide = draft.guide.as_deref().and_then(|g| state.library.find(g));
-            let ctx = FormCtx {
-                csrf: caller.csrf_token(),
-                editing: Some(case.id),
-            };
+            let ctx = FormCtx::editing(&caller, case.id, &state);
             let html = render_form(guide, &draft, "", &errors, None, &ctx)?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
         }
@@ -87,6 +85,55 @@ pub async fn submit(
         format!("changed: {}", changed.join(", "))
     })
     .await
+}
+
+/// The filer's own addition (a new outcome, a note, photos), within the window after filing.
+/// Anyone else, or the filer after the window, gets a 403 that says why.
+pub async fn follow_up(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    sub: FormSubmission,
+) -> Result<Response, AppError> {
+    let case = case_or_404(&state, &id).await?;
+    let note = sub.draft.notes.clone().unwrap_or_default();
+    let again = |status: StatusCode, reason: String| {
+        let refused = Refused {
+            reason,
+            note: note.clone(),
+        };
+        let mut res = show::render(&state, &caller, &headers, &case, Some(refused))?;
+        *res.status_mut() = status;
+        Ok::<_, AppError>(res)
+    };
+    if let Some(fault) = sub.fault {
+        let err = AppError::from(fault);
+        return again(err.status(), err.to_string());
+    }
+    let add = FollowUp {
+        outcome: sub.draft.outcome,
+        note: note.clone(),
+        uploads: sub.uploads,
+        key: sub.key.unwrap_or_default(),
+    };
+    let window = state.config.own_case_edit_window;
+    match state.cases.follow_up(&case.id, add, &caller, window).await {
+        Ok(case) => Ok(Redirect::to(&case.url()).into_response()),
+        // Faults the filer can fix are shown on the case page, above what they wrote.
+        Err(CaseError::Invalid(errors)) => again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Err(CaseError::Photo(e)) if e.is_user_error() => {
+            again(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

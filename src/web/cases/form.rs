@@ -42,6 +42,10 @@ struct CaseForm<'a> {
     error_count: usize,
     verbatim_alarm: String,
     alarm_error: Option<String>,
+    /// `(slug, title)` of every guide: the picker of an editor's form.
+    guides: &'a [(String, String)],
+    /// The slug the case is filed under ("" for unsorted).
+    guide_slug: String,
 }
 
 fn error_of(errors: &[FieldError], names: &[&str]) -> Option<String> {
@@ -67,10 +71,12 @@ fn inputs(draft: &CaseDraft, errors: &[FieldError], places: &[FormPlace]) -> Vec
         .collect()
 }
 
-/// Whose form it is: their form token, and the case when an editor corrects one.
+/// Whose form it is: their form token, and the case when an editor corrects one (with the
+/// guides to choose from).
 pub struct FormCtx<'a> {
     pub csrf: &'a str,
     pub editing: Option<Uuid>,
+    pub guides: Vec<(String, String)>,
 }
 
 impl<'a> FormCtx<'a> {
@@ -78,6 +84,16 @@ impl<'a> FormCtx<'a> {
         FormCtx {
             csrf: caller.csrf_token(),
             editing: None,
+            guides: Vec::new(),
+        }
+    }
+
+    /// An editor's form for the case `id`.
+    pub fn editing(caller: &'a Caller, id: Uuid, state: &AppState) -> FormCtx<'a> {
+        FormCtx {
+            csrf: caller.csrf_token(),
+            editing: Some(id),
+            guides: state.library.choices(),
         }
     }
 }
@@ -113,6 +129,10 @@ pub fn render_form(
         photo_error,
         verbatim_alarm: draft.get("verbatim_alarm").to_string(),
         alarm_error: error_of(errors, &["verbatim_alarm", "guide"]),
+        guides: &ctx.guides,
+        guide_slug: guide
+            .map(|g| g.slug.clone())
+            .unwrap_or_else(|| draft.get("guide").to_string()),
     };
     Ok(form.render()?)
 }
@@ -209,10 +229,7 @@ pub async fn edit(
         "",
         &[],
         None,
-        &FormCtx {
-            csrf: caller.csrf_token(),
-            editing: Some(case.id),
-        },
+        &FormCtx::editing(&caller, case.id, &state),
     )?;
     Ok(Html(html).into_response())
 }

@@ -19,6 +19,8 @@ pub const PAGE_SIZE: usize = 50;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListQuery {
+    /// Words to find in the alarm, the fix and the notes (and asset, serial, filer).
+    pub q: String,
     pub guide: String,
     pub platform: String,
     pub site: String,
@@ -51,6 +53,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     }
 }
 
+/// At most this many words of a text search are used.
+const MAX_WORDS: usize = 8;
+
+/// The words of a text search, each cut to 100 characters.
+fn words(q: &str) -> Vec<String> {
+    q.split_whitespace()
+        .take(MAX_WORDS)
+        .map(|w| w.chars().take(100).collect())
+        .collect()
+}
+
 fn nonempty(v: &str) -> Option<String> {
     Some(v.trim().to_string()).filter(|v| !v.is_empty())
 }
@@ -81,6 +94,7 @@ impl ListQuery {
             site: nonempty(&self.site),
             line: nonempty(&self.line),
             cell: nonempty(&self.cell),
+            words: words(&self.q),
             ..CaseFilter::default()
         };
         if let Some(o) = nonempty(&self.outcome) {
@@ -129,6 +143,7 @@ impl ListQuery {
             ("line", self.line.as_str()),
             ("outcome", self.outcome.as_str()),
             ("platform", self.platform.as_str()),
+            ("q", self.q.as_str()),
             ("since", self.since.as_str()),
             ("site", self.site.as_str()),
             ("to", self.to.as_str()),
@@ -145,9 +160,16 @@ pub fn cursor_of(c: &Case) -> String {
 
 pub struct CaseRow {
     pub url: String,
-    pub title: String,
+    /// The first line of the alarm, shortened.
+    pub alarm: String,
+    /// Where it happened (asset, cell, line or site), if known.
+    pub place: Option<String>,
     pub created: String,
     pub outcome: &'static str,
+    /// The outcome's name in URLs and CSS (`not_fixed`).
+    pub outcome_id: &'static str,
+    /// When it was filed, RFC 3339 (for `<time datetime>`).
+    pub created_at: String,
     pub guide_title: Option<String>,
     pub guide_url: Option<String>,
     pub closed: bool,
@@ -161,9 +183,12 @@ pub fn case_row(state: &AppState, c: &Case) -> CaseRow {
         .and_then(|g| state.library.find(g));
     CaseRow {
         url: c.url(),
-        title: c.title(),
-        created: c.created_at.datetime().format("%Y-%m-%d %H:%M").to_string(),
+        alarm: c.alarm_line(),
+        place: c.place().map(str::to_owned),
+        created: c.created_at.human(),
         outcome: c.fields.outcome.label(),
+        outcome_id: c.fields.outcome.as_str(),
+        created_at: c.created_at.to_db(),
         guide_title: guide.map(|g| g.front.title.clone()),
         guide_url: guide.map(|g| g.url()),
         closed: c.record.closed_at.is_some(),
@@ -179,6 +204,8 @@ struct ListPage<'a> {
     q: &'a ListQuery,
     outcomes: Vec<(&'static str, &'static str)>,
     platforms: Vec<(&'static str, &'static str)>,
+    /// `(slug, title)` of every guide, for the guide picker.
+    guides: Vec<(String, String)>,
     unsorted: bool,
     csv_href: String,
 }
@@ -221,6 +248,7 @@ pub async fn list_page(
             .map(|o| (o.as_str(), o.label()))
             .collect(),
         platforms: Platform::ALL.map(|p| (p.as_str(), p.label())).to_vec(),
+        guides: state.library.choices(),
         csv_href: format!("/cases.csv{}", query_string(kept)),
     })
 }

@@ -24,7 +24,7 @@ pub(super) use list::{case_row, CaseRow};
 
 /// Per photo, photos per case, and per request.
 pub const PHOTO_MAX_BYTES: usize = 15 * 1024 * 1024;
-pub const MAX_PHOTOS: usize = 10;
+pub const MAX_PHOTOS: usize = crate::cases::PHOTOS_PER_CASE;
 pub const REQUEST_MAX_BYTES: usize = 60 * 1024 * 1024;
 
 /// `/cases`: listing needs ReadCases, filing FileCases.
@@ -59,12 +59,13 @@ pub fn api_read_router() -> Router<AppState> {
     Router::new().route("/api/cases/{id}", get(api::show))
 }
 
-/// The case forms and their submissions.
+/// The case forms and their submissions, and a filer's later additions to their own case.
 pub fn file_router() -> Router<AppState> {
     Router::new()
         .route("/guides/{slug}/cases/new", get(form::new_for_guide))
         .route("/guides/{slug}/cases", post(submission::create_for_guide))
         .route("/cases/new", get(form::new_unsorted))
+        .route("/cases/{id}/follow-up", post(edit::follow_up))
         .layer(DefaultBodyLimit::max(REQUEST_MAX_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversized))
 }

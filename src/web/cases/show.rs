@@ -9,9 +9,11 @@ use axum::Extension;
 use super::{case_or_404, AppError, AppState};
 use crate::auth::{Caller, Permission};
 use crate::cases::fields::PagePlace;
-use crate::cases::{Case, FIELDS};
+use crate::cases::{follow_up, Case, Outcome, FIELDS};
 use crate::content::Guide;
+use crate::time::Timestamp;
 use crate::web::{absolute, page};
+use uuid::Uuid;
 
 /// A long field under its own heading.
 pub struct Block {
@@ -37,6 +39,32 @@ struct CasePage<'a> {
     guides: Vec<(String, String)>,
     can_edit: bool,
     csrf: String,
+    /// Who filed it, said once.
+    filer: String,
+    /// The filer may still add to the case until then (the follow-up form is shown).
+    follow_up_until: Option<Timestamp>,
+    /// A fresh idempotency key for the follow-up form.
+    follow_up_key: String,
+    /// Why the filer's last addition was refused (a fault they can fix), with what they wrote.
+    follow_up_error: Option<String>,
+    follow_up_note: String,
+    outcomes: Vec<(&'static str, &'static str)>,
+}
+
+/// "by ana", or who typed their name and which account sent it, without saying a name twice.
+fn filer_line(c: &Case) -> String {
+    let by = c.fields.filed_by.trim();
+    let account = c.record.filed_account.as_str();
+    let sent = match (account.is_empty(), c.record.filed_from.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!("sent as {account}"),
+        (false, false) => format!("sent as {account} from {}", c.record.filed_from),
+    };
+    match (by.is_empty(), by == account || sent.is_empty()) {
+        (true, _) => sent,
+        (false, true) => format!("by {by}"),
+        (false, false) => format!("by {by} ({sent})"),
+    }
 }
 
 fn details(c: &Case) -> Vec<(&'static str, String)> {
@@ -72,7 +100,50 @@ pub async fn page_of_case(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
+    render(&state, &caller, &headers, &case, None)
+}
+
+/// What the filer sent that could not be added: the reason and their note, to show again.
+pub struct Refused {
+    pub reason: String,
+    pub note: String,
+}
+
+/// The case page; with `refused`, the filer's addition form shows why it was not saved.
+pub fn render(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    case: &Case,
+    refused: Option<Refused>,
+) -> Result<Response, AppError> {
+    let (follow_up_error, follow_up_note) = match refused {
+        Some(r) => (Some(r.reason), r.note),
+        None => (None, String::new()),
+    };
+    let follow_up_until = state
+        .auth
+        .allows(caller, Permission::FileCases)
+        .then(|| {
+            follow_up::deadline(
+                case,
+                caller,
+                Timestamp::now(),
+                state.config.own_case_edit_window,
+            )
+            .ok()
+        })
+        .flatten();
     page(&CasePage {
+        filer: filer_line(case),
+        follow_up_until,
+        follow_up_key: Uuid::now_v7().to_string(),
+        follow_up_error,
+        follow_up_note,
+        outcomes: Outcome::ALL
+            .iter()
+            .map(|o| (o.as_str(), o.label()))
+            .collect(),
         guide: case
             .fields
             .guide
@@ -80,12 +151,12 @@ pub async fn page_of_case(
             .and_then(|g| state.library.find(g)),
         outcome_label: case.fields.outcome.label(),
         title: case.title(),
-        canonical: absolute(&state, &headers, &case.url()),
-        details: details(&case),
-        blocks: blocks(&case),
+        canonical: absolute(state, headers, &case.url()),
+        details: details(case),
+        blocks: blocks(case),
         guides: state.library.choices(),
-        can_edit: state.auth.allows(&caller, Permission::EditCases),
+        can_edit: state.auth.allows(caller, Permission::EditCases),
         csrf: caller.csrf_token().to_string(),
-        case: &case,
+        case,
     })
 }
