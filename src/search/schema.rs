@@ -8,7 +8,7 @@ use tantivy::{Index, TantivyDocument};
 use super::tokenizer;
 
 /// Bump when the schema or the tokenizer changes: an index from an older version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The fields of both indexes (guides and cases share one schema).
 #[derive(Debug, Clone, Copy)]

@@ -6,6 +6,7 @@
 
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
 
+use super::classic::{self, ClassicCode};
 use super::status::{self, StatusCode};
 
 /// Name under which the analyzer is registered with the index.
@@ -155,6 +156,37 @@ fn add_code(
     }
 }
 
+/// Adds the hex and joined-name notations of OPC Classic or Windows codes, except the one the
+/// text already had.
+fn add_classic(
+    out: &mut Vec<AlarmToken>,
+    codes: &[&ClassicCode],
+    position: usize,
+    from: usize,
+    to: usize,
+    had: TokenKind,
+) {
+    for code in codes {
+        if had != TokenKind::Hex
+            && !out
+                .iter()
+                .any(|t| t.position == position && t.kind == TokenKind::Hex)
+        {
+            push(
+                out,
+                hex_token(code.value),
+                TokenKind::Synonym,
+                position,
+                from,
+                to,
+            );
+        }
+        if had != TokenKind::Joined {
+            push(out, code.joined(), TokenKind::Synonym, position, from, to);
+        }
+    }
+}
+
 /// The tokens of `text`, with their kinds. The tantivy tokenizer and the query builder share it.
 pub fn analyze(text: &str) -> Vec<AlarmToken> {
     let table = status::table();
@@ -197,6 +229,8 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
                     if let Some(code) = table.by_value(v as u32) {
                         add_code(&mut out, code, position, start, end, TokenKind::Part);
                     }
+                    let classic = classic::table().by_value(v as u32);
+                    add_classic(&mut out, &classic, position, start, end, TokenKind::Part);
                     position += 1;
                     continue;
                 }
@@ -216,6 +250,8 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
             if let Some(code) = table.by_value(v) {
                 add_code(&mut out, code, position, from, to, TokenKind::Hex);
             }
+            let classic = classic::table().by_value(v);
+            add_classic(&mut out, &classic, position, from, to, TokenKind::Hex);
             position += 1;
             continue;
         }
@@ -231,6 +267,10 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
             if chunk.len() >= 7 {
                 if let Some(code) = chunk.parse::<u32>().ok().and_then(|v| table.by_value(v)) {
                     add_code(&mut out, code, position, from, to, TokenKind::Part);
+                }
+                if let Ok(v) = chunk.parse::<u32>() {
+                    let classic = classic::table().by_value(v);
+                    add_classic(&mut out, &classic, position, from, to, TokenKind::Part);
                 }
             }
             // Eight digits may be hex without its `0x` (`80740000`); only a known code counts.
@@ -248,6 +288,14 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
                         to,
                     );
                     add_code(&mut out, code, position, from, to, TokenKind::Hex);
+                }
+                // `80070005` in a log is E_ACCESSDENIED's hex without its `0x`.
+                if let Ok(v) = u32::from_str_radix(chunk, 16) {
+                    let classic = classic::table().by_value(v);
+                    if !classic.is_empty() {
+                        push(&mut out, hex_token(v), TokenKind::Hex, position, from, to);
+                        add_classic(&mut out, &classic, position, from, to, TokenKind::Hex);
+                    }
                 }
             }
             position += 1;
@@ -305,6 +353,20 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
             for text in extra {
                 if !out[chunk_start..].iter().any(|t| t.text == text) {
                     push(&mut out, text, TokenKind::Synonym, first, from, to);
+                }
+            }
+        }
+        // `OPC_E_UNKNOWNITEMID` or `E_ACCESSDENIED`: its hex rides along, so a guide that lists
+        // only the hex is found by the name, and the other way round.
+        if chunk.contains('_') {
+            for code in classic::table().recognise(chunk) {
+                let hex = hex_token(code.value);
+                if !out[chunk_start..].iter().any(|t| t.text == hex) {
+                    push(&mut out, hex, TokenKind::Synonym, first, from, to);
+                }
+                let joined = code.joined();
+                if !out[chunk_start..].iter().any(|t| t.text == joined) {
+                    push(&mut out, joined, TokenKind::Synonym, first, from, to);
                 }
             }
         }
