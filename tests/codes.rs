@@ -25,3 +25,35 @@ async fn every_stack_spelling_gets_the_status_card_and_the_owning_guide_first() 
         assert_eq!(answer["hits"][0]["slug"], guide, "{pasted}");
     }
 }
+
+#[tokio::test]
+async fn alarm_links_take_opc_classic_and_windows_codes_in_every_notation() {
+    let app = spawn_app().await;
+    for (code, guide) in [
+        ("OPC_E_INVALIDITEMID", "rslinx-opc-da-unknown-item-id"),
+        ("0xC0040008", "rslinx-opc-da-unknown-item-id"),
+        ("3221487626", "rslinx-opc-da-unknown-item-id"),
+        ("-1073479670", "rslinx-opc-da-unknown-item-id"),
+        ("0x80070005", "opc-da-dcom-hardening-access-denied"),
+        ("-2147024891", "opc-da-dcom-hardening-access-denied"),
+        ("E_ACCESSDENIED", "opc-da-dcom-hardening-access-denied"),
+    ] {
+        let res = app.get(&format!("/alarm/{code}")).await;
+        assert_eq!(res.status().as_u16(), 302, "{code}");
+        let to = res.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert!(
+            to.starts_with(&format!("/guides/{guide}")),
+            "{code} -> {to}"
+        );
+    }
+    // A classic code no guide lists goes to the search page, never to a wrong guide.
+    let res = app.get("/alarm/OPC_E_NOBUFFERING").await;
+    let to = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(to.starts_with("/search"), "{to}");
+}

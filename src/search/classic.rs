@@ -171,6 +171,24 @@ impl ClassicTable {
     }
 }
 
+/// The guides whose front-matter alarms name this value, in any notation.
+pub fn guides_listing(
+    library: &crate::content::Library,
+    value: u32,
+) -> Vec<&crate::content::Guide> {
+    let t = table();
+    library
+        .all()
+        .iter()
+        .filter(|g| {
+            g.front
+                .alarms
+                .iter()
+                .any(|a| t.find_in(a).iter().any(|c| c.value == value))
+        })
+        .collect()
+}
+
 /// The built-in table, parsed once.
 pub fn table() -> &'static ClassicTable {
     static TABLE: OnceLock<ClassicTable> = OnceLock::new();

@@ -48,6 +48,16 @@ async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a 
             return Ok(None);
         }
     }
+    // An OPC Classic or Windows code (`0xC0040007`, `OPC_E_UNKNOWNITEMID`, `-2147024891`).
+    if let Some(cc) = crate::search::classic::table().find_in(code).first() {
+        let listing = crate::search::classic::guides_listing(&state.library, cc.value);
+        if listing.len() == 1 {
+            return Ok(Some(listing[0]));
+        }
+        if listing.len() > 1 {
+            return Ok(None);
+        }
+    }
     let outcome = state
         .search
         .search(SearchRequest {
