@@ -12,6 +12,7 @@ use tantivy::query::Query;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 use tokio::sync::Semaphore;
 
+use super::confidence;
 use super::document::{self, DocKind, IndexDoc};
 use super::guide_cache::GuideCache;
 use super::hit::{self, SearchOutcome};
@@ -335,6 +336,7 @@ impl SearchIndex {
             fuzzy_words,
             snippet_terms,
             terms_used,
+            checks,
         } = query::build(&self.fields, &gs, req.include_cases.then_some(&cs), &text)?;
         let cases = cases.filter(|_| req.include_cases);
         let mut outcome = SearchOutcome {
@@ -365,16 +367,25 @@ impl SearchIndex {
             (q, _) => q,
         };
         let limit = req.limit.clamp(1, MAX_LIMIT);
-        let top = query::guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit)?;
+        // Two guides at least: whether the first clearly leads depends on the second.
+        let top = query::guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit.max(2))?;
         for (score, kind, addr) in top {
-            let hit = match kind {
+            let mut hit = match kind {
                 DocKind::Guide => {
                     let g = self.guide_cache.get(&gs, &self.fields, addr)?;
                     hit::guide_hit(&g, score, &snippet_terms)
                 }
                 DocKind::Case => hit::case_hit(&cs.doc(addr)?, &self.fields, score, &snippet_terms),
             };
+            let searcher = if kind == DocKind::Guide { &gs } else { &cs };
+            hit.coverage = confidence::coverage(&checks, searcher, addr);
+            hit.names_alarm = confidence::names_alarm(&checks, searcher, addr);
             outcome.hits.push(hit);
+        }
+        outcome.judge();
+        outcome.hits.truncate(limit);
+        if outcome.best_match.is_some_and(|i| i >= limit) {
+            outcome.best_match = None;
         }
         Ok(outcome)
     }

@@ -6,6 +6,7 @@
 //! searcher) and `hit` (what a search answers) on those; `index` (writers, readers, commits and
 //! searching) on top.
 
+pub mod confidence;
 pub mod document;
 pub mod guide_cache;
 pub mod hit;
