@@ -61,14 +61,16 @@ fn relevance_set_top1_top3_and_best_match() {
     );
     println!(
         "best match: right guide {}/{} = {:.1} % of covered queries, another guide {}; \
-         faults no guide covers given a best match {}/{} = {:.1} %",
+         faults no guide covers given a best match {}/{} = {:.1} %, shown \"no guide yet\" {}/{}",
         report.best_right,
         report.total,
         100.0 * report.best_match_rate(),
         report.best_wrong.len(),
         report.uncovered_best.len(),
         report.uncovered,
-        100.0 * report.false_best_rate()
+        100.0 * report.false_best_rate(),
+        report.uncovered_no_guide_yet,
+        report.uncovered
     );
     for (q, got) in &report.not_first {
         println!(

@@ -67,12 +67,17 @@ pub struct Signals {
     pub names_alarm: bool,
 }
 
+/// A guide below this share of the first guide's score is no answer, whatever it covers.
+pub const FLOOR_SHARE_OF_FIRST: Score = 0.4;
+
 /// Whether a guide hit is an answer at all (else it only mentions some of the words): it names
-/// one of the query's alarms, or scores and covers enough, or covers nearly all of the query.
-pub fn above_floor(s: Signals) -> bool {
+/// one of the query's alarms, or, scoring at least `FLOOR_SHARE_OF_FIRST` of the first guide,
+/// it scores and covers enough or covers nearly all of the query.
+pub fn above_floor(s: Signals, first_score: Score) -> bool {
     s.names_alarm
-        || (s.score >= BEST_MIN_SCORE && s.coverage >= BEST_MIN_COVERAGE)
-        || s.coverage >= FULL_COVERAGE
+        || (s.score >= FLOOR_SHARE_OF_FIRST * first_score
+            && ((s.score >= BEST_MIN_SCORE && s.coverage >= BEST_MIN_COVERAGE)
+                || s.coverage >= FULL_COVERAGE))
 }
 
 /// Whether the first guide clearly leads the second (`None`: there is no second).

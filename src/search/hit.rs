@@ -10,6 +10,7 @@ use super::document::DocKind;
 use super::guide_cache::CachedGuide;
 use super::schema::{stored_text, Fields};
 use super::snippet;
+use super::spelling::Correction;
 use super::status::StatusCode;
 use crate::content::Platform;
 
@@ -57,6 +58,10 @@ pub struct SearchOutcome {
     pub fuzzy_words: Vec<String>,
     /// Index in `hits` of the guide that clearly leads, if one does.
     pub best_match: Option<usize>,
+    /// Words matched by spelling, with the word an answering guide holds.
+    pub corrections: Vec<Correction>,
+    /// The input as it was searched, corrected ("connection rejected"), when a word was.
+    pub showing_results_for: Option<String>,
 }
 
 impl SearchOutcome {
@@ -68,9 +73,10 @@ impl SearchOutcome {
             .filter(|i| self.hits[*i].kind == DocKind::Guide)
             .collect();
         let mut answers = std::collections::HashSet::new();
+        let first_score = guides.first().map_or(0.0, |&i| self.hits[i].score);
         for &i in &guides {
             let h = &mut self.hits[i];
-            h.answer = confidence::above_floor(h.signals());
+            h.answer = confidence::above_floor(h.signals(), first_score);
             if h.answer {
                 answers.insert(h.id.clone());
             }

@@ -18,7 +18,7 @@ use super::guide_cache::GuideCache;
 use super::hit::{self, SearchOutcome};
 use super::query::{self, BuiltQuery};
 use super::schema::{self, Fields, SCHEMA_VERSION};
-use super::status;
+use super::{snippet, spelling, status};
 use crate::content::{Library, Platform};
 
 const META_FILE: &str = "faultbook-index.json";
@@ -369,11 +369,14 @@ impl SearchIndex {
         let limit = req.limit.clamp(1, MAX_LIMIT);
         // Two guides at least: whether the first clearly leads depends on the second.
         let top = query::guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit.max(2))?;
+        let mut answer_guides = Vec::new();
         for (score, kind, addr) in top {
             let mut hit = match kind {
                 DocKind::Guide => {
                     let g = self.guide_cache.get(&gs, &self.fields, addr)?;
-                    hit::guide_hit(&g, score, &snippet_terms)
+                    let hit = hit::guide_hit(&g, score, &snippet_terms);
+                    answer_guides.push(g);
+                    hit
                 }
                 DocKind::Case => hit::case_hit(&cs.doc(addr)?, &self.fields, score, &snippet_terms),
             };
@@ -383,6 +386,16 @@ impl SearchIndex {
             outcome.hits.push(hit);
         }
         outcome.judge();
+        if !outcome.fuzzy_words.is_empty() {
+            let answers: Vec<(&str, &[snippet::SnippetToken])> = answer_guides
+                .iter()
+                .filter(|g| outcome.hits.iter().any(|h| h.answer && h.id == g.slug))
+                .map(|g| (g.body.as_str(), g.tokens.as_slice()))
+                .collect();
+            outcome.corrections = spelling::corrections(&text, &outcome.fuzzy_words, &answers);
+            outcome.showing_results_for =
+                spelling::showing_results_for(&text, &outcome.corrections);
+        }
         outcome.hits.truncate(limit);
         if outcome.best_match.is_some_and(|i| i >= limit) {
             outcome.best_match = None;

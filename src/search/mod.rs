@@ -15,6 +15,7 @@ pub mod query;
 pub mod relevance;
 pub mod schema;
 pub mod snippet;
+pub mod spelling;
 pub mod status;
 pub mod tokenizer;
 

@@ -37,6 +37,8 @@ pub fn queries() -> Result<Vec<RelevanceQuery>, toml::de::Error> {
 pub struct Ranking {
     pub guides: Vec<String>,
     pub best_match: Option<String>,
+    /// How many guides are answers (above the relevance floor); 0 shows "no guide yet".
+    pub answers: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,6 +55,8 @@ pub struct RelevanceReport {
     pub uncovered: usize,
     /// Uncovered queries that got a best match anyway, with the guide marked.
     pub uncovered_best: Vec<(RelevanceQuery, String)>,
+    /// Uncovered queries for which no guide is an answer: the page says "no guide yet".
+    pub uncovered_no_guide_yet: usize,
     /// Covered queries whose expected guide was not in the top 3, with what came first.
     pub misses: Vec<(RelevanceQuery, Vec<String>)>,
     /// Covered queries whose expected guide was 2nd or 3rd.
@@ -90,6 +94,9 @@ pub fn evaluate(
         let ranking = search(&q.q);
         let Some(expect) = q.expected_guide() else {
             r.uncovered += 1;
+            if ranking.answers == 0 {
+                r.uncovered_no_guide_yet += 1;
+            }
             if let Some(best) = ranking.best_match {
                 r.uncovered_best.push((q.clone(), best));
             }
@@ -130,6 +137,11 @@ impl Ranking {
                 .filter(|h| h.kind == super::DocKind::Guide)
                 .map(|h| h.id.clone())
                 .collect(),
+            answers: outcome
+                .hits
+                .iter()
+                .filter(|h| h.kind == super::DocKind::Guide && h.answer)
+                .count(),
             best_match: outcome
                 .best_match
                 .and_then(|i| outcome.hits.get(i))
