@@ -462,3 +462,25 @@ async fn past_cases_in_results_show_outcome_and_date() {
     let day = &case["created_at"].as_str().expect("date")[..10];
     assert!(near.contains(day), "{near}");
 }
+
+#[tokio::test]
+async fn the_status_code_table_is_served_whole_for_offline_use() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/status-codes").await;
+    assert_eq!(status, 200);
+    let codes = body["codes"].as_array().expect("codes");
+    let table = faultbook::search::status::table().all();
+    assert_eq!(codes.len(), table.len(), "every code of the server's table");
+    let rejected = codes
+        .iter()
+        .find(|c| c["name"] == "Bad_ConnectionRejected")
+        .expect("Bad_ConnectionRejected");
+    assert_eq!(rejected["hex"], "0x80AC0000");
+    assert_eq!(rejected["decimal"], 2158755840u32);
+    assert_eq!(rejected["signed"], -2136211456);
+    assert!(rejected["guides"]
+        .as_array()
+        .expect("guides")
+        .iter()
+        .any(|g| g["slug"] == KEPWARE));
+}

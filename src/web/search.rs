@@ -24,7 +24,9 @@ pub fn router() -> Router<AppState> {
 }
 
 pub fn api_router() -> Router<AppState> {
-    Router::new().route("/api/search", get(search_api))
+    Router::new()
+        .route("/api/search", get(search_api))
+        .route("/api/status-codes", get(status_codes_api))
 }
 
 const DEFAULT_LIMIT: usize = 20;
@@ -297,6 +299,41 @@ async fn search_page(
 }
 
 #[derive(Serialize)]
+struct StatusCodesJson {
+    codes: Vec<StatusJson>,
+}
+
+fn status_json(c: &StatusCode, guides: Vec<&Guide>) -> StatusJson {
+    StatusJson {
+        name: c.name(),
+        hex: c.hex(),
+        decimal: c.value,
+        signed: c.signed(),
+        severity: c.severity.as_str(),
+        description: c.description(),
+        guides: guides
+            .into_iter()
+            .map(|g| GuideRef {
+                slug: g.slug.clone(),
+                title: g.front.title.clone(),
+                url: g.url(),
+            })
+            .collect(),
+    }
+}
+
+/// The whole OPC UA status-code table, built from the same table the server searches with, for
+/// the service worker to keep: offline, the phone explains codes from it.
+async fn status_codes_api(State(state): State<AppState>) -> Json<StatusCodesJson> {
+    Json(StatusCodesJson {
+        codes: crate::search::codes_with_guides(&state.library)
+            .into_iter()
+            .map(|(c, guides)| status_json(c, guides))
+            .collect(),
+    })
+}
+
+#[derive(Serialize)]
 struct StatusJson {
     name: String,
     hex: String,
@@ -381,22 +418,9 @@ async fn search_api(
     let params = SearchParams::parse(raw.as_deref());
     let platform = super::parse_platform(params.platform.as_deref())?;
     let outcome = run(&state, &caller, &params, platform, false).await?;
-    let status_code = outcome.status_code.map(|c| StatusJson {
-        name: c.name(),
-        hex: c.hex(),
-        decimal: c.value,
-        signed: c.signed(),
-        severity: c.severity.as_str(),
-        description: c.description(),
-        guides: guides_listing(&state.library, c)
-            .into_iter()
-            .map(|g| GuideRef {
-                slug: g.slug.clone(),
-                title: g.front.title.clone(),
-                url: g.url(),
-            })
-            .collect(),
-    });
+    let status_code = outcome
+        .status_code
+        .map(|c| status_json(c, guides_listing(&state.library, c)));
     let facts = case_facts(&state, &outcome.hits).await?;
     let hits: Vec<HitJson> = outcome
         .hits
