@@ -21,6 +21,10 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+function guidesSaved(n) {
+  return n === 1 ? "1 guide" : n + " guides";
+}
+
 function fileCaseHref(q) {
   return "/cases/new?" + new URLSearchParams({ alarm: q }).toString();
 }
@@ -117,7 +121,7 @@ async function suggest(q) {
   } catch (e) {
     const r = await searchOffline(q);
     items = fromPhone(q, r);
-    note = "Offline: searching " + r.guideCount + " guides saved on this phone.";
+    note = "Offline: searching " + guidesSaved(r.guideCount) + " saved on this phone.";
   }
   if (mine === seq) show(items, note);
 }
@@ -166,7 +170,7 @@ async function offlineResults(box) {
   document.title = q + " · offline · faultbook";
   const r = await searchOffline(q);
   box.textContent = "";
-  const guides = r.guideCount === 1 ? "1 guide" : r.guideCount + " guides";
+  const guides = guidesSaved(r.guideCount);
   box.append(el("section", { class: "notice offline-notice", role: "status", "data-offline-notice": "" },
     el("h1", { text: "You are offline" }),
     el("p", { text: "Searching " + guides + " saved on this phone and the OPC UA status codes. Search again when the network is back to see every guide and past case." })));
