@@ -175,6 +175,11 @@ async function offlineResults(box) {
     el("h1", { text: "You are offline" }),
     el("p", { text: "Searching " + guides + " saved on this phone and the OPC UA status codes. Search again when the network is back to see every guide and past case." })));
 
+  if (r.bestMatch) {
+    box.append(el("section", { class: "bestmatch", "aria-labelledby": "offline-best-h", "data-best-match": "" },
+      el("h2", { id: "offline-best-h", text: "Best match on this phone" }),
+      el("a", { class: "title", href: r.bestMatch.guide.url, text: r.bestMatch.guide.title })));
+  }
   if (r.code) {
     const card = el("section", { class: "statuscard", "aria-label": "OPC UA status code" },
       el("h2", {}, el("code", { text: r.code.name })),
@@ -191,11 +196,6 @@ async function offlineResults(box) {
   const hitItem = (h) => el("li", {}, el("a", { class: "title", href: h.guide.url, text: h.guide.title }));
   const answers = r.hits.filter((h) => h.answer && h !== r.bestMatch);
   const rest = r.hits.filter((h) => !h.answer);
-  if (r.bestMatch) {
-    box.append(el("section", { class: "bestmatch", "aria-labelledby": "offline-best-h", "data-best-match": "" },
-      el("h2", { id: "offline-best-h", text: "Best match on this phone" }),
-      el("a", { class: "title", href: r.bestMatch.guide.url, text: r.bestMatch.guide.title })));
-  }
   if (answers.length) {
     const ol = el("ol", { class: "hits" });
     answers.forEach((h) => ol.append(hitItem(h)));
