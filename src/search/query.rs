@@ -522,6 +522,22 @@ mod tests {
     }
 
     #[test]
+    fn typed_beginnings_of_codes_identifiers_and_the_last_word() {
+        let p = typed_prefixes("0x80AC");
+        assert_eq!(p.values().collect::<Vec<_>>(), vec!["0x80ac"]);
+        let p = typed_prefixes("Bad_Conn");
+        assert!(p.values().any(|v| v == "badconn"), "{p:?}");
+        assert!(p.values().any(|v| v == "conn"), "the word being typed: {p:?}");
+        // A finished word (followed by a space) and a complete hex value are not beginnings.
+        let p = typed_prefixes("conn ");
+        assert!(p.is_empty(), "{p:?}");
+        let p = typed_prefixes("0x80AC0000");
+        assert!(!p.values().any(|v| v.starts_with("0x")), "{p:?}");
+        // Too short to expand.
+        assert!(typed_prefixes("0x8").is_empty());
+    }
+
+    #[test]
     fn quoted_phrases_ignore_unpaired_quotes() {
         assert_eq!(quoted_phrases("a \"b c\" d \"e"), vec!["b c"]);
         assert!(quoted_phrases("\"").is_empty());
