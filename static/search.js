@@ -205,7 +205,7 @@ async function offlineResults(box) {
     box.append(el("section", { class: "noguide", "aria-labelledby": "offline-noguide-h" },
       el("h2", { id: "offline-noguide-h", text: "No guide yet on this phone" }),
       el("p", { text: "None of the guides saved on this phone fits. There may be one on the server: search again when the network is back, or file a case now; it is sent when the network is back." }),
-      el("p", {}, el("a", { class: "btn btn-primary", href: fileCaseHref(q), "data-file-case": "", text: "File a case" }))));
+      el("p", {}, el("a", { class: "btn btn-primary button", href: fileCaseHref(q), "data-file-case": "", text: "File a case" }))));
   }
   if (rest.length) {
     const ol = el("ol", { class: "hits" });
