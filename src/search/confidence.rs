@@ -3,8 +3,8 @@
 //! From coverage and the scores of the first two guides, `judge` decides which hit clearly
 //! leads (the best match) and which hits only mention some of the words (below the floor).
 
-use tantivy::query::Query;
-use tantivy::{DocAddress, Score, Searcher};
+use tantivy::query::{EnableScoring, Query};
+use tantivy::{DocAddress, DocSet, Score, Searcher};
 
 /// One query term: a query matching a document that holds it (in any field, or by spelling),
 /// and its weight.
@@ -23,27 +23,60 @@ pub fn idf(n: u64, df: u64) -> Score {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln() as Score
 }
 
-/// The share (0 to 1) of the query's weight that the document at `addr` holds.
-pub fn coverage(checks: &[TermCheck], searcher: &Searcher, addr: DocAddress) -> Score {
-    let total: Score = checks.iter().map(|c| c.weight).sum();
-    if total <= 0.0 {
-        return 0.0;
-    }
-    let held: Score = checks
-        .iter()
-        .filter(|c| c.query.explain(searcher, addr).is_ok())
-        .map(|c| c.weight)
-        .sum();
-    held / total
+/// What the checks found in one document.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Found {
+    /// The share (0 to 1) of the query's weight the document holds.
+    pub coverage: Score,
+    /// It lists one of the query's whole identifiers or codes among its alarms, exactly as
+    /// typed (not by spelling or beginning).
+    pub names_alarm: bool,
 }
 
-/// Whether the document at `addr` lists one of the query's whole identifiers or codes among
-/// its alarms, exactly as typed (not by spelling or beginning).
-pub fn names_alarm(checks: &[TermCheck], searcher: &Searcher, addr: DocAddress) -> bool {
-    checks
-        .iter()
-        .filter_map(|c| c.alarm.as_ref())
-        .any(|q| q.explain(searcher, addr).is_ok())
+/// Which of `docs` (all from `searcher`) each check matches. Each check's weight is built once
+/// and its scorer once per segment, walked in document order: a spelling or beginning check
+/// walks its terms once, not once per hit.
+pub fn find(
+    checks: &[TermCheck],
+    searcher: &Searcher,
+    docs: &[DocAddress],
+) -> tantivy::Result<Vec<Found>> {
+    let mut found = vec![Found::default(); docs.len()];
+    let total: Score = checks.iter().map(|c| c.weight).sum();
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by_key(|&i| (docs[i].segment_ord, docs[i].doc_id));
+    let matching = |q: &dyn Query| -> tantivy::Result<Vec<bool>> {
+        let weight = q.weight(EnableScoring::disabled_from_searcher(searcher))?;
+        let mut hit = vec![false; docs.len()];
+        let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
+        for &i in &order {
+            let addr = docs[i];
+            if current.as_ref().is_none_or(|(seg, _)| *seg != addr.segment_ord) {
+                let reader = searcher.segment_reader(addr.segment_ord);
+                current = Some((addr.segment_ord, weight.scorer(reader, 1.0)?));
+            }
+            if let Some((_, scorer)) = current.as_mut() {
+                if scorer.doc() < addr.doc_id {
+                    scorer.seek(addr.doc_id);
+                }
+                hit[i] = scorer.doc() == addr.doc_id;
+            }
+        }
+        Ok(hit)
+    };
+    for c in checks {
+        for (f, held) in found.iter_mut().zip(matching(c.query.as_ref())?) {
+            if held && total > 0.0 {
+                f.coverage += c.weight / total;
+            }
+        }
+        if let Some(alarm) = &c.alarm {
+            for (f, named) in found.iter_mut().zip(matching(alarm.as_ref())?) {
+                f.names_alarm |= named;
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The best guide must score at least this (BM25 with the field weights of `query`)...

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::Query;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 use tokio::sync::Semaphore;
 
 use super::confidence;
@@ -370,6 +370,11 @@ impl SearchIndex {
         // Two guides at least: whether the first clearly leads depends on the second.
         let top = query::guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit.max(2))?;
         let mut answer_guides = Vec::new();
+        let addrs = |k: DocKind| -> Vec<DocAddress> {
+            top.iter().filter(|t| t.1 == k).map(|t| t.2).collect()
+        };
+        let mut guide_found = confidence::find(&checks, &gs, &addrs(DocKind::Guide))?.into_iter();
+        let mut case_found = confidence::find(&checks, &cs, &addrs(DocKind::Case))?.into_iter();
         for (score, kind, addr) in top {
             let mut hit = match kind {
                 DocKind::Guide => {
@@ -380,9 +385,13 @@ impl SearchIndex {
                 }
                 DocKind::Case => hit::case_hit(&cs.doc(addr)?, &self.fields, score, &snippet_terms),
             };
-            let searcher = if kind == DocKind::Guide { &gs } else { &cs };
-            hit.coverage = confidence::coverage(&checks, searcher, addr);
-            hit.names_alarm = confidence::names_alarm(&checks, searcher, addr);
+            let found = match kind {
+                DocKind::Guide => guide_found.next(),
+                DocKind::Case => case_found.next(),
+            }
+            .unwrap_or_default();
+            hit.coverage = found.coverage;
+            hit.names_alarm = found.names_alarm;
             outcome.hits.push(hit);
         }
         outcome.judge();
