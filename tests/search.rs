@@ -129,6 +129,16 @@ async fn no_input_causes_an_error() {
         "\"\"",
         "SELECT * FROM cases; --",
         "<script>alert(1)</script>",
+        // Beginnings of codes and identifiers, and what only looks like them.
+        "0x",
+        "0x8",
+        "0xZZ80",
+        "Bad_",
+        "_Bad_Conn_",
+        "é_ü_Ω",
+        "Ünïcödé_Prefïx",
+        "0x80AC .*+?[(",
+        "bad_conn\\",
     ];
     for q in inputs {
         for path in ["/search?q=", "/api/search?q="] {

@@ -3,13 +3,14 @@
 //! From coverage and the scores of the first two guides, `judge` decides which hit clearly
 //! leads (the best match) and which hits only mention some of the words (below the floor).
 
-use tantivy::query::{EnableScoring, Query};
+use tantivy::query::{BooleanQuery, EnableScoring, Query};
 use tantivy::{DocAddress, DocSet, Score, Searcher};
 
-/// One query term: a query matching a document that holds it (in any field, or by spelling),
-/// and its weight.
+/// One query term: a query matching a document that holds it (in any field), the queries that
+/// match it by spelling or by its beginning, and its weight.
 pub struct TermCheck {
     pub query: Box<dyn Query>,
+    pub loose: Vec<Box<dyn Query>>,
     pub weight: Score,
     /// For a whole identifier or code: a query matching a document whose alarm list holds
     /// it exactly.
@@ -35,11 +36,13 @@ pub struct Found {
 
 /// Which of `docs` (all from `searcher`) each check matches. Each check's weight is built once
 /// and its scorer once per segment, walked in document order: a spelling or beginning check
-/// walks its terms once, not once per hit.
+/// walks its terms once, not once per hit. `loose`: count matches by spelling or beginning
+/// too (for guides; among hundreds of thousands of cases they cost more than they tell).
 pub fn find(
     checks: &[TermCheck],
     searcher: &Searcher,
     docs: &[DocAddress],
+    loose: bool,
 ) -> tantivy::Result<Vec<Found>> {
     let mut found = vec![Found::default(); docs.len()];
     let total: Score = checks.iter().map(|c| c.weight).sum();
@@ -51,7 +54,10 @@ pub fn find(
         let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
         for &i in &order {
             let addr = docs[i];
-            if current.as_ref().is_none_or(|(seg, _)| *seg != addr.segment_ord) {
+            if current
+                .as_ref()
+                .is_none_or(|(seg, _)| *seg != addr.segment_ord)
+            {
                 let reader = searcher.segment_reader(addr.segment_ord);
                 current = Some((addr.segment_ord, weight.scorer(reader, 1.0)?));
             }
@@ -65,7 +71,17 @@ pub fn find(
         Ok(hit)
     };
     for c in checks {
-        for (f, held) in found.iter_mut().zip(matching(c.query.as_ref())?) {
+        let union;
+        let query: &dyn Query = if loose && !c.loose.is_empty() {
+            let all = std::iter::once(c.query.box_clone())
+                .chain(c.loose.iter().map(|q| q.box_clone()))
+                .collect();
+            union = BooleanQuery::union(all);
+            &union
+        } else {
+            c.query.as_ref()
+        };
+        for (f, held) in found.iter_mut().zip(matching(query)?) {
             if held && total > 0.0 {
                 f.coverage += c.weight / total;
             }

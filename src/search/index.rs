@@ -373,8 +373,10 @@ impl SearchIndex {
         let addrs = |k: DocKind| -> Vec<DocAddress> {
             top.iter().filter(|t| t.1 == k).map(|t| t.2).collect()
         };
-        let mut guide_found = confidence::find(&checks, &gs, &addrs(DocKind::Guide))?.into_iter();
-        let mut case_found = confidence::find(&checks, &cs, &addrs(DocKind::Case))?.into_iter();
+        let mut guide_found =
+            confidence::find(&checks, &gs, &addrs(DocKind::Guide), true)?.into_iter();
+        let mut case_found =
+            confidence::find(&checks, &cs, &addrs(DocKind::Case), false)?.into_iter();
         for (score, kind, addr) in top {
             let mut hit = match kind {
                 DocKind::Guide => {

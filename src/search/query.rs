@@ -38,6 +38,8 @@ const W_PREFIX: Score = 3.0;
 /// Shortest beginning worth expanding, and how many words of one query are expanded.
 const MIN_PREFIX_CHARS: usize = 3;
 const MAX_PREFIXES: usize = 3;
+/// Input of more words than this was pasted, not typed: no beginnings are expanded.
+const MAX_TYPED_WORDS: usize = 6;
 const W_PHRASE: Score = 3.0;
 /// Share of the other fields' scores a term keeps beyond its best field.
 const TIE_BREAKER: Score = 0.3;
@@ -185,6 +187,9 @@ fn names_an_alarm(t: &QueryTerm) -> bool {
 /// word being typed). Only terms found nowhere as typed are expanded (see `build`).
 fn typed_prefixes(text: &str) -> BTreeMap<String, String> {
     let tokens = tokenizer::analyze(text);
+    if tokens.iter().filter(|t| t.kind == TokenKind::Part).count() > MAX_TYPED_WORDS {
+        return BTreeMap::new();
+    }
     let last_end = tokens.iter().map(|t| t.to).max().unwrap_or(0);
     let still_typing = text.trim_end().len() == text.len();
     let mut out = BTreeMap::new();
@@ -310,6 +315,7 @@ pub fn build(
         let mut check = TermCheck {
             query: Box::new(BooleanQuery::union(check_fields)),
             weight: idf(guides.num_docs(), guide_max_df),
+            loose: Vec::new(),
             alarm: names_an_alarm(t).then(|| {
                 Box::new(TermQuery::new(
                     Term::from_field_text(fields.alarms, &t.text),
@@ -355,7 +361,7 @@ pub fn build(
                 TIE_BREAKER,
             ));
             case_clauses.push((Occur::Should, q.box_clone()));
-            check.query = Box::new(BooleanQuery::union(vec![check.query, q.box_clone()]));
+            check.loose.push(q.box_clone());
             guide_clauses.push((Occur::Should, q));
         }
         let chars = t.text.chars().count();
@@ -380,7 +386,7 @@ pub fn build(
             let fuzzy: Box<dyn Query> =
                 Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER));
             case_clauses.push((Occur::Should, fuzzy.box_clone()));
-            check.query = Box::new(BooleanQuery::union(vec![check.query, fuzzy.box_clone()]));
+            check.loose.push(fuzzy.box_clone());
             guide_clauses.push((Occur::Should, fuzzy));
             fuzzy_words.push(t.text.clone());
         }
@@ -527,7 +533,10 @@ mod tests {
         assert_eq!(p.values().collect::<Vec<_>>(), vec!["0x80ac"]);
         let p = typed_prefixes("Bad_Conn");
         assert!(p.values().any(|v| v == "badconn"), "{p:?}");
-        assert!(p.values().any(|v| v == "conn"), "the word being typed: {p:?}");
+        assert!(
+            p.values().any(|v| v == "conn"),
+            "the word being typed: {p:?}"
+        );
         // A finished word (followed by a space) and a complete hex value are not beginnings.
         let p = typed_prefixes("conn ");
         assert!(p.is_empty(), "{p:?}");
