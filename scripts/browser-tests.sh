@@ -11,7 +11,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --release --locked
-bin="${CARGO_TARGET_DIR:-target}/release/faultbook"
 
 data=$(mktemp -d)
 server=""
@@ -31,12 +30,12 @@ export FB_TECH_USER=floortech FB_TECH_PASSWORD="$(new_password)"
 export FB_ADMIN_USER=plantadmin FB_ADMIN_PASSWORD="$(new_password)"
 # The CLI reads the password from the first line of stdin when stdin is not a terminal.
 printf '%s\n' "$FB_TECH_PASSWORD" |
-  "$bin" --data-dir "$data" user add "$FB_TECH_USER" --role tech
+  "${CARGO_TARGET_DIR:-target}/release/faultbook" --data-dir "$data" user add "$FB_TECH_USER" --role tech
 printf '%s\n' "$FB_ADMIN_PASSWORD" |
-  "$bin" --data-dir "$data" user add "$FB_ADMIN_USER" --role admin
+  "${CARGO_TARGET_DIR:-target}/release/faultbook" --data-dir "$data" user add "$FB_ADMIN_USER" --role admin
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" --addr "127.0.0.1:$port" --data-dir "$data" --content-dir content >"$data/server.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/release/faultbook" --addr "127.0.0.1:$port" --data-dir "$data" --content-dir content >"$data/server.log" 2>&1 &
 server=$!
 
 for _ in $(seq 1 100); do
