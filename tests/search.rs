@@ -98,11 +98,12 @@ async fn typos_are_matched_by_spelling_below_exact_matches() {
     let (_, html) = app
         .get_text("/search?q=subscripton%20watchdgo%20timer")
         .await;
+    // The note names the words the guide holds, never the typo or a stem.
     assert!(
-        html.contains("matched by spelling"),
-        "says which words were fuzzy"
+        html.contains("Showing results for <strong>subscription watchdog timer</strong>"),
+        "{html}"
     );
-    assert!(html.contains("<q>watchdgo</q>"));
+    assert!(!html.contains("watchdgo</strong>"));
     // Stemming alone already joins some misspellings with the right word.
     let (_, body) = app.get_json("/api/search?q=redundency%20switchover").await;
     assert_eq!(body["hits"][0]["slug"], "ftview-se-redundancy-switchover");
@@ -128,6 +129,16 @@ async fn no_input_causes_an_error() {
         "\"\"",
         "SELECT * FROM cases; --",
         "<script>alert(1)</script>",
+        // Beginnings of codes and identifiers, and what only looks like them.
+        "0x",
+        "0x8",
+        "0xZZ80",
+        "Bad_",
+        "_Bad_Conn_",
+        "é_ü_Ω",
+        "Ünïcödé_Prefïx",
+        "0x80AC .*+?[(",
+        "bad_conn\\",
     ];
     for q in inputs {
         for path in ["/search?q=", "/api/search?q="] {
@@ -162,7 +173,8 @@ async fn nothing_found_is_honest_and_suggests_what_to_try() {
     let app = spawn_app().await;
     let (status, html) = app.get_text("/search?q=qqqxyzzy%20wwwvvv").await;
     assert_eq!(status, 200);
-    assert!(html.contains("Nothing found"));
+    assert!(html.contains("No guide yet"));
+    assert!(html.contains("href=\"/cases/new?alarm=qqqxyzzy+wwwvvv\""));
     assert!(html.contains("Paste just the status name or code"));
     assert!(html.contains("href=\"/guides\""));
     let (status, body) = app.get_json("/api/search?q=qqqxyzzy").await;
@@ -344,4 +356,141 @@ fn shipped_guide_count() -> usize {
         .filter_map(Result::ok)
         .filter(|f| f.path().extension().is_some_and(|x| x == "md"))
         .count()
+}
+
+#[tokio::test]
+async fn a_known_alarm_is_the_best_match_and_an_uncovered_fault_has_none() {
+    let app = spawn_app().await;
+    let (_, body) = app.get_json("/api/search?q=Bad_ConnectionRejected").await;
+    assert_eq!(body["best_match"]["slug"], KEPWARE, "{body}");
+    assert_eq!(body["best_match"]["url"], format!("/guides/{KEPWARE}"));
+    assert_eq!(body["hits"][0]["answer"], true);
+    let (_, html) = app.get_text("/search?q=Bad_ConnectionRejected").await;
+    let best = html.find("data-best-match").expect("a best match section");
+    assert!(
+        html[best..].find(KEPWARE).is_some_and(|i| i < 400),
+        "the best match is the Kepware guide"
+    );
+    assert!(!html.contains("No guide yet"));
+
+    // A fault no guide covers: guides that share a word are folded away, none is "best".
+    let (_, body) = app
+        .get_json("/api/search?q=drive%20undervoltage%20fault")
+        .await;
+    assert!(body["best_match"].is_null(), "{body}");
+    let hits = body["hits"].as_array().expect("hits");
+    assert!(!hits.is_empty(), "some guide mentions the words");
+    assert!(hits.iter().all(|h| h["answer"] == false), "{hits:?}");
+    let (_, html) = app.get_text("/search?q=drive%20undervoltage%20fault").await;
+    assert!(html.contains("No guide yet"));
+    assert!(html.contains("href=\"/cases/new?alarm=drive+undervoltage+fault\""));
+    assert!(!html.contains("data-best-match"));
+    let folded = html
+        .find("<details class=\"mentions\"")
+        .expect("folded hits");
+    assert!(html[folded..].contains("Also mentions these words"));
+    assert!(
+        !html[..folded].contains("class=\"title\""),
+        "no guide is listed as an answer above the fold"
+    );
+}
+
+#[tokio::test]
+async fn a_pasted_log_line_shows_no_tokenizer_fragments_in_the_spelling_note() {
+    let app = spawn_app().await;
+    let line = "2026-11-20 02:14:07,331 WARN [milo-netty-event-loop-3] c.i.i.g.o.c.c.OpcUaConnection: connect to opc.tcp://kepsrv01:49320 failed: UaException: status=Bad_ConnectionRejected";
+    let (_, html) = app.get_text(&format!("/search?q={}", enc(line))).await;
+    assert!(html.contains("data-best-match"));
+    assert!(!html.contains("netti"), "no stems in the page");
+    // A misspelt fault no guide covers: no spelling note above "no guide yet".
+    let (_, html) = app
+        .get_text("/search?q=conveyer%20beltt%20misalignmnt")
+        .await;
+    assert!(html.contains("No guide yet"));
+    assert!(!html.contains("Showing results for"));
+    // A misspelt covered fault: the corrected words, as the guide writes them.
+    let (_, body) = app
+        .get_json("/api/search?q=ignition%20subscripton%20watchdgo")
+        .await;
+    assert_eq!(
+        body["showing_results_for"], "ignition subscription watchdog",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn beginnings_of_codes_and_identifiers_find_their_guide_first() {
+    let app = spawn_app().await;
+    for (typed, slug) in [
+        ("0x80AC", KEPWARE),
+        ("0x80ac", KEPWARE),
+        ("Bad_Conn", KEPWARE),
+        ("Bad_ConnectionRej", KEPWARE),
+        ("BadTooManySub", "ignition-opcua-subscription-lost"),
+        ("EngineFailureT", "system-platform-engine-failover-timeout"),
+    ] {
+        let (status, body) = app
+            .get_json(&format!("/api/search?limit=6&q={}", enc(typed)))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["hits"][0]["slug"], slug, "{typed}: {}", body["hits"]);
+    }
+}
+
+#[tokio::test]
+async fn past_cases_in_results_show_outcome_and_date() {
+    let app = spawn_app().await;
+    let case = app
+        .file_case(
+            "search-facts-1",
+            serde_json::json!({
+                "guide": KEPWARE,
+                "verbatim_alarm": "Bad_ConnectionRejected on KEPSRV-QUARTZ7",
+                "asset": "KEPSRV-QUARTZ7",
+                "outcome": "workaround",
+            }),
+        )
+        .await;
+    let (_, body) = app.get_json("/api/search?q=KEPSRV-QUARTZ7").await;
+    let hit = body["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .find(|h| h["kind"] == "case")
+        .expect("the case is found")
+        .clone();
+    assert_eq!(hit["outcome"], "workaround");
+    assert_eq!(hit["created_at"], case["created_at"]);
+    let (_, html) = app
+        .get_text("/search?q=Bad_ConnectionRejected%20KEPSRV-QUARTZ7")
+        .await;
+    let at = html
+        .find(case["url"].as_str().expect("url"))
+        .expect("the case is listed");
+    let near = &html[at..(at + 600).min(html.len())];
+    assert!(near.contains("Workaround in place"), "{near}");
+    let day = &case["created_at"].as_str().expect("date")[..10];
+    assert!(near.contains(day), "{near}");
+}
+
+#[tokio::test]
+async fn the_status_code_table_is_served_whole_for_offline_use() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/status-codes").await;
+    assert_eq!(status, 200);
+    let codes = body["codes"].as_array().expect("codes");
+    let table = faultbook::search::status::table().all();
+    assert_eq!(codes.len(), table.len(), "every code of the server's table");
+    let rejected = codes
+        .iter()
+        .find(|c| c["name"] == "Bad_ConnectionRejected")
+        .expect("Bad_ConnectionRejected");
+    assert_eq!(rejected["hex"], "0x80AC0000");
+    assert_eq!(rejected["decimal"], 2158755840u32);
+    assert_eq!(rejected["signed"], -2136211456);
+    assert!(rejected["guides"]
+        .as_array()
+        .expect("guides")
+        .iter()
+        .any(|g| g["slug"] == KEPWARE));
 }

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use faultbook::content::{Library, Platform};
-use faultbook::search::relevance::{self, RelevanceQuery, RelevanceReport};
+use faultbook::search::relevance::{self, Ranking, RelevanceQuery, RelevanceReport};
 use faultbook::search::{self, DocKind, IndexDoc, SearchIndex, SearchRequest};
 
 #[derive(Debug, Clone)]
@@ -378,19 +378,18 @@ pub fn run(
             std::hint::black_box(r);
         }
     }
-    let tantivy_guides = |q: &str| -> Vec<String> {
+    let tantivy_guides = |q: &str| -> Ranking {
         search_tantivy(q)
-            .map(|o| {
-                guide_ids(
-                    o.hits
-                        .into_iter()
-                        .map(|h| (h.kind.as_str().to_string(), h.id)),
-                )
-            })
+            .map(|o| Ranking::of(&o))
             .unwrap_or_default()
     };
-    let fts_guides =
-        |q: &str| -> Vec<String> { fts.search(q, 10).map(guide_ids).unwrap_or_default() };
+    // FTS5 has no notion of a best match: it only ranks.
+    let fts_guides = |q: &str| -> Ranking {
+        Ranking {
+            guides: fts.search(q, 10).map(guide_ids).unwrap_or_default(),
+            ..Ranking::default()
+        }
+    };
     Ok(BenchReport {
         docs: opts.cases + library.all().len(),
         queries_in_mix: mix.len(),
@@ -483,6 +482,26 @@ pub fn render(r: &BenchReport) -> String {
         "| relevance top-3 (all queries) | {} | {} | |\n",
         pct(&t.relevance, false),
         pct(&f.relevance, false)
+    ));
+    out.push_str(&format!(
+        "| right guide marked the best match (covered queries) | {}/{} ({:.1} %) | none marked | |\n",
+        t.relevance.best_right,
+        t.relevance.total,
+        100.0 * t.relevance.best_match_rate()
+    ));
+    out.push_str(&format!(
+        "| another guide marked the best match (covered queries) | {} | | |\n",
+        t.relevance.best_wrong.len()
+    ));
+    out.push_str(&format!(
+        "| faults no guide covers given a best match | {}/{} ({:.1} %) | | |\n",
+        t.relevance.uncovered_best.len(),
+        t.relevance.uncovered,
+        100.0 * t.relevance.false_best_rate()
+    ));
+    out.push_str(&format!(
+        "| faults no guide covers shown \"no guide yet\" | {}/{} | | |\n",
+        t.relevance.uncovered_no_guide_yet, t.relevance.uncovered
     ));
     out.push_str(&format!(
         "| relevance top-1 (codes, {} queries) | {} | {} | |\n",

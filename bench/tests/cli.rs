@@ -42,6 +42,8 @@ fn bench_command_compares_with_fts5_on_a_small_corpus() {
         "| index build |",
         "| query p99 |",
         "| relevance top-3 (codes) |",
+        "| right guide marked the best match (covered queries) |",
+        "| faults no guide covers given a best match |",
         "SQLite FTS5",
     ] {
         assert!(stdout.contains(row), "missing {row} in\n{stdout}");

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 use tantivy::{Score, TantivyDocument};
 
+use super::confidence::{self, Signals};
 use super::document::DocKind;
 use super::guide_cache::CachedGuide;
 use super::schema::{stored_text, Fields};
 use super::snippet;
+use super::spelling::Correction;
 use super::status::StatusCode;
 use crate::content::Platform;
 
@@ -26,6 +28,22 @@ pub struct Hit {
     /// HTML: escaped text with the matching words in `<mark>`.
     pub snippet: String,
     pub score: Score,
+    /// Share (0 to 1) of the query's weight this hit holds (see `confidence`).
+    pub coverage: Score,
+    /// The hit lists one of the query's whole identifiers or codes among its alarms.
+    pub names_alarm: bool,
+    /// An answer, not a hit that merely mentions some of the words (see `SearchOutcome::judge`).
+    pub answer: bool,
+}
+
+impl Hit {
+    fn signals(&self) -> Signals {
+        Signals {
+            score: self.score,
+            coverage: self.coverage,
+            names_alarm: self.names_alarm,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -38,6 +56,40 @@ pub struct SearchOutcome {
     pub terms_used: usize,
     /// Words that were not found anywhere and were matched by spelling instead.
     pub fuzzy_words: Vec<String>,
+    /// Index in `hits` of the guide that clearly leads, if one does.
+    pub best_match: Option<usize>,
+    /// Words matched by spelling, with the word an answering guide holds.
+    pub corrections: Vec<Correction>,
+    /// The input as it was searched, corrected ("connection rejected"), when a word was.
+    pub showing_results_for: Option<String>,
+}
+
+impl SearchOutcome {
+    /// Marks which hits are answers and which guide, if any, is the best match (rules in
+    /// `confidence`). A case is an answer under a guide that is one, or alone when it holds
+    /// most of the query.
+    pub fn judge(&mut self) {
+        let guides: Vec<usize> = (0..self.hits.len())
+            .filter(|i| self.hits[*i].kind == DocKind::Guide)
+            .collect();
+        let mut answers = std::collections::HashSet::new();
+        let first_score = guides.first().map_or(0.0, |&i| self.hits[i].score);
+        for &i in &guides {
+            let h = &mut self.hits[i];
+            h.answer = confidence::above_floor(h.signals(), first_score);
+            if h.answer {
+                answers.insert(h.id.clone());
+            }
+        }
+        for h in self.hits.iter_mut().filter(|h| h.kind == DocKind::Case) {
+            h.answer = h.guide.as_ref().is_some_and(|g| answers.contains(g))
+                || h.coverage >= confidence::CASE_MIN_COVERAGE;
+        }
+        self.best_match = guides.first().copied().filter(|&first| {
+            let second = guides.get(1).map(|&i| self.hits[i].signals());
+            confidence::clearly_leads(self.hits[first].signals(), second)
+        });
+    }
 }
 
 /// `weights`: the query's terms, rarer ones higher, for choosing and marking the snippet.
@@ -50,6 +102,9 @@ pub(super) fn guide_hit(g: &CachedGuide, score: Score, weights: &BTreeMap<String
         platform: g.platform,
         snippet: snippet::render(&g.body, &g.tokens, weights, SNIPPET_BYTES),
         score,
+        coverage: 0.0,
+        names_alarm: false,
+        answer: false,
     }
 }
 
@@ -73,5 +128,8 @@ pub(super) fn case_hit(
             SNIPPET_BYTES,
         ),
         score,
+        coverage: 0.0,
+        names_alarm: false,
+        answer: false,
     }
 }

@@ -9,15 +9,16 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::Query;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 use tokio::sync::Semaphore;
 
+use super::confidence;
 use super::document::{self, DocKind, IndexDoc};
 use super::guide_cache::GuideCache;
 use super::hit::{self, SearchOutcome};
 use super::query::{self, BuiltQuery};
 use super::schema::{self, Fields, SCHEMA_VERSION};
-use super::status;
+use super::{snippet, spelling, status};
 use crate::content::{Library, Platform};
 
 const META_FILE: &str = "faultbook-index.json";
@@ -402,6 +403,7 @@ impl SearchIndex {
             fuzzy_words,
             snippet_terms,
             terms_used,
+            checks,
         } = query::build(&self.fields, &gs, req.include_cases.then_some(&cs), &text)?;
         let cases = cases.filter(|_| req.include_cases);
         let mut outcome = SearchOutcome {
@@ -432,16 +434,49 @@ impl SearchIndex {
             (q, _) => q,
         };
         let limit = req.limit.clamp(1, MAX_LIMIT);
-        let top = query::guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit)?;
+        // Two guides at least: whether the first clearly leads depends on the second.
+        let top = query::guides_then_cases(&gs, filter(guides), &cs, filter(cases), limit.max(2))?;
+        let mut answer_guides = Vec::new();
+        let addrs = |k: DocKind| -> Vec<DocAddress> {
+            top.iter().filter(|t| t.1 == k).map(|t| t.2).collect()
+        };
+        let mut guide_found =
+            confidence::find(&checks, &gs, &addrs(DocKind::Guide), true)?.into_iter();
+        let mut case_found =
+            confidence::find(&checks, &cs, &addrs(DocKind::Case), false)?.into_iter();
         for (score, kind, addr) in top {
-            let hit = match kind {
+            let mut hit = match kind {
                 DocKind::Guide => {
                     let g = self.guide_cache.get(&gs, &self.fields, addr)?;
-                    hit::guide_hit(&g, score, &snippet_terms)
+                    let hit = hit::guide_hit(&g, score, &snippet_terms);
+                    answer_guides.push(g);
+                    hit
                 }
                 DocKind::Case => hit::case_hit(&cs.doc(addr)?, &self.fields, score, &snippet_terms),
             };
+            let found = match kind {
+                DocKind::Guide => guide_found.next(),
+                DocKind::Case => case_found.next(),
+            }
+            .unwrap_or_default();
+            hit.coverage = found.coverage;
+            hit.names_alarm = found.names_alarm;
             outcome.hits.push(hit);
+        }
+        outcome.judge();
+        if !outcome.fuzzy_words.is_empty() {
+            let answers: Vec<(&str, &[snippet::SnippetToken])> = answer_guides
+                .iter()
+                .filter(|g| outcome.hits.iter().any(|h| h.answer && h.id == g.slug))
+                .map(|g| (g.body.as_str(), g.tokens.as_slice()))
+                .collect();
+            outcome.corrections = spelling::corrections(&text, &outcome.fuzzy_words, &answers);
+            outcome.showing_results_for =
+                spelling::showing_results_for(&text, &outcome.corrections);
+        }
+        outcome.hits.truncate(limit);
+        if outcome.best_match.is_some_and(|i| i >= limit) {
+            outcome.best_match = None;
         }
         Ok(outcome)
     }

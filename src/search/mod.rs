@@ -7,6 +7,7 @@
 //! searching) on top.
 
 pub mod classic;
+pub mod confidence;
 pub mod document;
 pub mod guide_cache;
 pub mod hit;
@@ -15,6 +16,7 @@ pub mod query;
 pub mod relevance;
 pub mod schema;
 pub mod snippet;
+pub mod spelling;
 pub mod status;
 pub mod tokenizer;
 
@@ -37,5 +39,32 @@ pub fn guides_listing<'a>(library: &'a Library, code: &StatusCode) -> Vec<&'a Gu
                 .iter()
                 .any(|a| table.recognise(a).is_some_and(|c| c.value == code.value))
         })
+        .collect()
+}
+
+/// Every OPC UA status code with the guides whose alarm lists name it, for the table the
+/// phone keeps for searching offline.
+pub fn codes_with_guides(library: &Library) -> Vec<(&'static StatusCode, Vec<&Guide>)> {
+    let table = status::table();
+    let mut by_value: std::collections::HashMap<u32, Vec<&Guide>> = Default::default();
+    for g in library.all() {
+        let mut values: Vec<u32> = g
+            .front
+            .alarms
+            .iter()
+            .filter_map(|a| table.recognise(a).map(|c| c.value))
+            .collect();
+        values.dedup();
+        for v in values {
+            let list = by_value.entry(v).or_default();
+            if !list.iter().any(|x| x.slug == g.slug) {
+                list.push(g);
+            }
+        }
+    }
+    table
+        .all()
+        .iter()
+        .map(|c| (c, by_value.remove(&c.value).unwrap_or_default()))
         .collect()
 }

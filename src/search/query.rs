@@ -14,6 +14,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, Score, Searcher, Term};
 
+use super::confidence::{idf, TermCheck};
 use super::document::DocKind;
 use super::schema::Fields;
 use super::tokenizer::{self, TokenKind};
@@ -32,6 +33,13 @@ const W_BODY: Score = 1.0;
 /// Whole identifiers, hex values and status-code notations outrank their parts.
 const W_WHOLE: Score = 1.5;
 const W_FUZZY: Score = 0.35;
+/// A code or identifier typed half-way (`0x80AC`, `Bad_Conn`) matches the whole ones it begins.
+const W_PREFIX: Score = 3.0;
+/// Shortest beginning worth expanding, and how many words of one query are expanded.
+const MIN_PREFIX_CHARS: usize = 3;
+const MAX_PREFIXES: usize = 3;
+/// Input of more words than this was pasted, not typed: no beginnings are expanded.
+const MAX_TYPED_WORDS: usize = 6;
 const W_PHRASE: Score = 3.0;
 /// Share of the other fields' scores a term keeps beyond its best field.
 const TIE_BREAKER: Score = 0.3;
@@ -68,6 +76,9 @@ pub struct BuiltQuery {
     /// Terms to highlight in snippets, rarer ones scoring higher.
     pub snippet_terms: BTreeMap<String, Score>,
     pub terms_used: usize,
+    /// One check per query term, weighted by how rare the term is among guides: how much of
+    /// the query a guide covers says how sure a hit is (see `confidence`).
+    pub checks: Vec<TermCheck>,
 }
 
 struct QueryTerm {
@@ -160,6 +171,49 @@ fn adjacent_words(analysed: &[(TokenKind, String)]) -> Vec<&str> {
         .collect()
 }
 
+/// Whether a term is a whole identifier or code that an alarm list could name: a hex value or
+/// status code, or a joined identifier with letters in it (`4.2` joined is no alarm name).
+fn names_an_alarm(t: &QueryTerm) -> bool {
+    match t.kind {
+        TokenKind::Hex | TokenKind::Synonym => true,
+        TokenKind::Joined => t.text.chars().count() >= 5 && t.text.chars().any(char::is_alphabetic),
+        TokenKind::Part => false,
+    }
+}
+
+/// Beginnings of codes and identifiers the input may be typing, by the term they stand for:
+/// a hex value typed with `0x` and fewer than 8 digits (`0x80AC` -> `0x80ac`), an identifier
+/// (`Bad_Conn` -> `badconn`), and the last word when the input does not end in a space (the
+/// word being typed). Only terms found nowhere as typed are expanded (see `build`).
+fn typed_prefixes(text: &str) -> BTreeMap<String, String> {
+    let tokens = tokenizer::analyze(text);
+    if tokens.iter().filter(|t| t.kind == TokenKind::Part).count() > MAX_TYPED_WORDS {
+        return BTreeMap::new();
+    }
+    let last_end = tokens.iter().map(|t| t.to).max().unwrap_or(0);
+    let still_typing = text.trim_end().len() == text.len();
+    let mut out = BTreeMap::new();
+    for t in &tokens {
+        let typed = text.get(t.from..t.to).unwrap_or("");
+        let prefix = match t.kind {
+            TokenKind::Hex => typed
+                .strip_prefix("0x")
+                .or_else(|| typed.strip_prefix("0X"))
+                .filter(|h| (2..8).contains(&h.len()))
+                .map(|h| format!("0x{}", h.to_ascii_lowercase())),
+            TokenKind::Joined => Some(t.text.clone()),
+            TokenKind::Part if still_typing && t.to == last_end => {
+                Some(t.text.clone()).filter(|p| p.chars().all(char::is_alphanumeric))
+            }
+            _ => None,
+        };
+        if let Some(p) = prefix.filter(|p| p.chars().count() >= MIN_PREFIX_CHARS) {
+            out.insert(tokenizer::stem(&t.text), p);
+        }
+    }
+    out
+}
+
 /// Quoted parts of the input, for an exact-phrase boost; an unpaired quote is ignored.
 fn quoted_phrases(text: &str) -> Vec<&str> {
     let pieces: Vec<&str> = text.split('"').collect();
@@ -207,6 +261,9 @@ pub fn build(
     let mut fuzzy_words = Vec::new();
     let mut snippet_terms = BTreeMap::new();
     let mut guide_body_terms = HashSet::new();
+    let mut checks = Vec::new();
+    let prefixes = typed_prefixes(text);
+    let mut prefixes_used = 0;
     for t in &terms {
         let mut found = 0u64;
         let mut case_max_df = 0u64;
@@ -221,6 +278,8 @@ pub fn build(
         // Cases: plain boosted term queries, which tantivy can prune block by block.
         let mut case_fields: Clauses = Vec::new();
         let mut body_df = 0u64;
+        let mut guide_max_df = 0u64;
+        let mut check_fields: Vec<Box<dyn Query>> = Vec::new();
         for (field, mut w) in text_fields(fields) {
             // A word that is only part of an alarm name says less than the whole name.
             if field == fields.alarms && t.kind == TokenKind::Part {
@@ -235,8 +294,10 @@ pub fn build(
             found += gdf + cdf;
             case_max_df = case_max_df.max(cdf);
             let tq = || Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
+            check_fields.push(tq());
             if gdf > 0 {
                 per_field.push(Box::new(BoostQuery::new(tq(), w * kind_w)));
+                guide_max_df = guide_max_df.max(gdf);
             }
             if cdf > 0 {
                 case_fields.push(boosted(tq(), w * kind_w));
@@ -251,6 +312,17 @@ pub fn build(
         if body_df > 0 {
             snippet_terms.insert(t.text.clone(), 1.0 / (1.0 + body_df as Score));
         }
+        let mut check = TermCheck {
+            query: Box::new(BooleanQuery::union(check_fields)),
+            weight: idf(guides.num_docs(), guide_max_df),
+            loose: Vec::new(),
+            alarm: names_an_alarm(t).then(|| {
+                Box::new(TermQuery::new(
+                    Term::from_field_text(fields.alarms, &t.text),
+                    IndexRecordOption::Basic,
+                )) as Box<dyn Query>
+            }),
+        };
         if !per_field.is_empty() {
             guide_clauses.push((
                 Occur::Should,
@@ -262,6 +334,35 @@ pub fn build(
         }
         if !case_fields.is_empty() {
             case_terms.push((case_max_df, case_fields));
+        }
+        let prefix = prefixes.get(&t.text).filter(|_| found == 0);
+        if let Some(prefix) = prefix.filter(|_| prefixes_used < MAX_PREFIXES) {
+            prefixes_used += 1;
+            let prefix_q = |field: Field, w: Score| -> Box<dyn Query> {
+                Box::new(BoostQuery::new(
+                    Box::new(FuzzyTermQuery::new_prefix(
+                        Term::from_field_text(field, prefix),
+                        0,
+                        true,
+                    )),
+                    w * W_PREFIX,
+                ))
+            };
+            let per_field: Vec<Box<dyn Query>> = [
+                (fields.alarms, W_ALARMS),
+                (fields.title, W_TITLE),
+                (fields.body, W_BODY),
+            ]
+            .into_iter()
+            .map(|(field, w)| prefix_q(field, w * kind_w))
+            .collect();
+            let q: Box<dyn Query> = Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                per_field,
+                TIE_BREAKER,
+            ));
+            case_clauses.push((Occur::Should, q.box_clone()));
+            check.loose.push(q.box_clone());
+            guide_clauses.push((Occur::Should, q));
         }
         let chars = t.text.chars().count();
         let wordlike = t.text.chars().all(char::is_alphabetic);
@@ -285,9 +386,11 @@ pub fn build(
             let fuzzy: Box<dyn Query> =
                 Box::new(DisjunctionMaxQuery::with_tie_breaker(fuzzy, TIE_BREAKER));
             case_clauses.push((Occur::Should, fuzzy.box_clone()));
+            check.loose.push(fuzzy.box_clone());
             guide_clauses.push((Occur::Should, fuzzy));
             fuzzy_words.push(t.text.clone());
         }
+        checks.push(check);
     }
     // Words in a large share of all cases cost time and say little; the rarest few stay.
     let common = (cases.map_or(0, |c| c.num_docs()) as f64 * COMMON_SHARE) as u64;
@@ -349,6 +452,7 @@ pub fn build(
         fuzzy_words,
         snippet_terms,
         terms_used: terms.len(),
+        checks,
     })
 }
 
@@ -421,6 +525,25 @@ mod tests {
         let long = "é".repeat(MAX_INPUT_BYTES);
         let c = clean_input(&long);
         assert!(c.len() <= MAX_INPUT_BYTES);
+    }
+
+    #[test]
+    fn typed_beginnings_of_codes_identifiers_and_the_last_word() {
+        let p = typed_prefixes("0x80AC");
+        assert_eq!(p.values().collect::<Vec<_>>(), vec!["0x80ac"]);
+        let p = typed_prefixes("Bad_Conn");
+        assert!(p.values().any(|v| v == "badconn"), "{p:?}");
+        assert!(
+            p.values().any(|v| v == "conn"),
+            "the word being typed: {p:?}"
+        );
+        // A finished word (followed by a space) and a complete hex value are not beginnings.
+        let p = typed_prefixes("conn ");
+        assert!(p.is_empty(), "{p:?}");
+        let p = typed_prefixes("0x80AC0000");
+        assert!(!p.values().any(|v| v.starts_with("0x")), "{p:?}");
+        // Too short to expand.
+        assert!(typed_prefixes("0x8").is_empty());
     }
 
     #[test]

@@ -7,18 +7,26 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::Serialize;
 
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
 use super::{page, AppError, AppState};
 use crate::auth::{Caller, Permission};
+use crate::cases::{self, Outcome};
 use crate::content::{Guide, Platform};
 use crate::search::status::StatusCode;
 use crate::search::{guides_listing, DocKind, Hit, SearchOutcome, SearchRequest};
+use crate::time::Timestamp;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/search", get(search_page))
 }
 
 pub fn api_router() -> Router<AppState> {
-    Router::new().route("/api/search", get(search_api))
+    Router::new()
+        .route("/api/search", get(search_api))
+        .route("/api/status-codes", get(status_codes_api))
 }
 
 const DEFAULT_LIMIT: usize = 20;
@@ -84,16 +92,68 @@ fn hit_url(hit: &Hit) -> String {
     }
 }
 
-/// A hit with the link the results page shows for it.
+/// What a past case in the results says about itself: how it ended and when it was filed.
+#[derive(Clone)]
+pub struct CaseFacts {
+    pub outcome: Outcome,
+    pub filed: Timestamp,
+}
+
+impl CaseFacts {
+    pub fn outcome_label(&self) -> &'static str {
+        self.outcome.label()
+    }
+    pub fn outcome_class(&self) -> &'static str {
+        self.outcome.as_str()
+    }
+    pub fn filed_iso(&self) -> String {
+        self.filed.seconds()
+    }
+    pub fn filed_human(&self) -> String {
+        self.filed.human()
+    }
+}
+
+/// Outcome and filing date of every case among `hits`, read from the database. A case the
+/// index holds but the database no longer does is simply shown without them.
+async fn case_facts(
+    state: &AppState,
+    hits: &[Hit],
+) -> Result<HashMap<String, CaseFacts>, AppError> {
+    let mut facts = HashMap::new();
+    for h in hits.iter().filter(|h| h.kind == DocKind::Case) {
+        let Ok(id) = Uuid::parse_str(&h.id) else {
+            continue;
+        };
+        if let Some(case) = cases::store::get(&state.db, &id).await? {
+            facts.insert(
+                h.id.clone(),
+                CaseFacts {
+                    outcome: case.fields.outcome,
+                    filed: case.created_at,
+                },
+            );
+        }
+    }
+    Ok(facts)
+}
+
+/// A hit with the link the results page shows for it, and for a case its outcome and date.
 pub struct LinkedHit {
     pub hit: Hit,
     pub url: String,
+    pub case: Option<CaseFacts>,
 }
 
-impl From<Hit> for LinkedHit {
-    fn from(hit: Hit) -> Self {
+impl LinkedHit {
+    pub fn is_case(&self) -> bool {
+        self.hit.kind == DocKind::Case
+    }
+
+    fn new(hit: Hit, facts: &HashMap<String, CaseFacts>) -> LinkedHit {
         LinkedHit {
             url: hit_url(&hit),
+            case: facts.get(&hit.id).cloned(),
             hit,
         }
     }
@@ -104,30 +164,56 @@ pub struct CaseGroup {
     pub cases: Vec<LinkedHit>,
 }
 
-/// Case hits go under their guide when that guide is among the hits; the rest stand alone.
-fn group_hits(hits: Vec<Hit>) -> (Vec<CaseGroup>, Vec<LinkedHit>) {
-    let mut groups: Vec<CaseGroup> = Vec::new();
+/// The results as the page shows them: the best match, the other answers with their cases
+/// beneath, past cases that answer on their own, and what merely mentions some of the words.
+#[derive(Default)]
+pub struct Sorted {
+    pub best: Option<CaseGroup>,
+    pub answers: Vec<CaseGroup>,
+    pub loose_cases: Vec<LinkedHit>,
+    pub mentions: Vec<LinkedHit>,
+}
+
+/// Case hits go under their guide when that guide is an answer; a case that holds most of the
+/// query stands alone; everything below the floor is folded under "also mentions".
+fn sort_hits(outcome: SearchOutcome, facts: &HashMap<String, CaseFacts>) -> Sorted {
+    let best_id = outcome
+        .best_match
+        .and_then(|i| outcome.hits.get(i))
+        .map(|h| h.id.clone());
+    let mut sorted = Sorted::default();
     let mut cases = Vec::new();
-    for h in hits {
-        match h.kind {
-            DocKind::Guide => groups.push(CaseGroup {
-                guide: h.into(),
+    for h in outcome.hits {
+        let answer = h.answer;
+        let linked = LinkedHit::new(h, facts);
+        match linked.hit.kind {
+            DocKind::Guide if best_id.as_deref() == Some(linked.hit.id.as_str()) => {
+                sorted.best = Some(CaseGroup {
+                    guide: linked,
+                    cases: Vec::new(),
+                })
+            }
+            DocKind::Guide if answer => sorted.answers.push(CaseGroup {
+                guide: linked,
                 cases: Vec::new(),
             }),
-            DocKind::Case => cases.push(LinkedHit::from(h)),
+            DocKind::Guide => sorted.mentions.push(linked),
+            DocKind::Case => cases.push(linked),
         }
     }
-    let mut loose = Vec::new();
     for c in cases {
-        match groups
+        let home = sorted
+            .best
             .iter_mut()
-            .find(|g| c.hit.guide.as_deref() == Some(g.guide.hit.id.as_str()))
-        {
+            .chain(sorted.answers.iter_mut())
+            .find(|g| c.hit.guide.as_deref() == Some(g.guide.hit.id.as_str()));
+        match home {
             Some(g) => g.cases.push(c),
-            None => loose.push(c),
+            None if c.hit.answer => sorted.loose_cases.push(c),
+            None => sorted.mentions.push(c),
         }
     }
-    (groups, loose)
+    sorted
 }
 
 pub struct StatusCard<'a> {
@@ -150,13 +236,14 @@ struct ResultsPage<'a> {
     platform: Option<&'static str>,
     unknown_platform: Option<String>,
     card: Option<StatusCard<'a>>,
-    groups: Vec<CaseGroup>,
-    loose_cases: Vec<LinkedHit>,
+    results: Sorted,
+    /// No guide is an answer: the page says "no guide yet".
+    no_guide: bool,
     platforms: Vec<PlatformLink>,
     all_href: String,
-    fuzzy_words: Vec<String>,
+    showing_results_for: Option<String>,
     nothing_searchable: bool,
-    file_anyway: String,
+    file_case: String,
 }
 
 fn href(q: &str, platform: Option<Platform>) -> String {
@@ -172,7 +259,7 @@ async fn search_page(
     let params = SearchParams::parse(raw.as_deref());
     let platform = params.platform.as_deref().and_then(Platform::parse);
     let unknown_platform = params.platform.clone().filter(|_| platform.is_none());
-    let outcome = run(&state, &caller, &params, platform, true).await?;
+    let mut outcome = run(&state, &caller, &params, platform, true).await?;
     let card = outcome.status_code.map(|code| StatusCard {
         code,
         guides: guides_listing(&state.library, code),
@@ -188,21 +275,61 @@ async fn search_page(
         })
         .collect();
     let searched = !params.q.trim().is_empty();
-    let (groups, loose_cases) = group_hits(outcome.hits);
-    let file_anyway = format!("/cases/new{}", super::query_string([("alarm", &params.q)]));
+    let facts = case_facts(&state, &outcome.hits).await?;
+    let showing_results_for = outcome.showing_results_for.take();
+    let nothing_searchable = searched && outcome.terms_used == 0;
+    let results = sort_hits(outcome, &facts);
+    let no_guide = results.best.is_none() && results.answers.is_empty();
+    let file_case = format!("/cases/new{}", super::query_string([("alarm", &params.q)]));
     page(&ResultsPage {
-        file_anyway,
+        file_case,
         all_href: href(&params.q, None),
         q: params.q,
         searched,
         platform: platform.map(Platform::as_str),
         unknown_platform,
         card,
-        groups,
-        loose_cases,
+        // A spelling note belongs to results that answer, never above "no guide yet".
+        showing_results_for: showing_results_for.filter(|_| !no_guide),
+        no_guide,
+        results,
         platforms,
-        fuzzy_words: outcome.fuzzy_words,
-        nothing_searchable: searched && outcome.terms_used == 0,
+        nothing_searchable,
+    })
+}
+
+#[derive(Serialize)]
+struct StatusCodesJson {
+    codes: Vec<StatusJson>,
+}
+
+fn status_json(c: &StatusCode, guides: Vec<&Guide>) -> StatusJson {
+    StatusJson {
+        name: c.name(),
+        hex: c.hex(),
+        decimal: c.value,
+        signed: c.signed(),
+        severity: c.severity.as_str(),
+        description: c.description(),
+        guides: guides
+            .into_iter()
+            .map(|g| GuideRef {
+                slug: g.slug.clone(),
+                title: g.front.title.clone(),
+                url: g.url(),
+            })
+            .collect(),
+    }
+}
+
+/// The whole OPC UA status-code table, built from the same table the server searches with, for
+/// the service worker to keep: offline, the phone explains codes from it.
+async fn status_codes_api(State(state): State<AppState>) -> Json<StatusCodesJson> {
+    Json(StatusCodesJson {
+        codes: crate::search::codes_with_guides(&state.library)
+            .into_iter()
+            .map(|(c, guides)| status_json(c, guides))
+            .collect(),
     })
 }
 
@@ -224,7 +351,7 @@ struct GuideRef {
     url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct HitJson {
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,6 +365,38 @@ struct HitJson {
     url: String,
     snippet: String,
     score: f32,
+    /// False for a hit that merely mentions some of the words (below the relevance floor).
+    answer: bool,
+    /// For a case: how it ended and when it was filed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+}
+
+impl HitJson {
+    fn new(h: Hit, facts: &HashMap<String, CaseFacts>) -> HitJson {
+        let url = hit_url(&h);
+        let fact = facts.get(&h.id);
+        let (slug, id) = match h.kind {
+            DocKind::Guide => (Some(h.id), None),
+            DocKind::Case => (None, Some(h.id)),
+        };
+        HitJson {
+            kind: h.kind.as_str(),
+            slug,
+            id,
+            guide: h.guide,
+            title: h.title,
+            platform: h.platform,
+            url,
+            snippet: h.snippet,
+            score: h.score,
+            answer: h.answer,
+            outcome: fact.map(|f| f.outcome.as_str()),
+            created_at: fact.map(|f| f.filed.to_db()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -245,6 +404,10 @@ struct SearchJson {
     query: String,
     status_code: Option<StatusJson>,
     hits: Vec<HitJson>,
+    /// The hit that clearly leads (the same as its entry in `hits`), or null.
+    best_match: Option<HitJson>,
+    /// The input with the words matched by spelling corrected, or null.
+    showing_results_for: Option<String>,
 }
 
 async fn search_api(
@@ -255,48 +418,22 @@ async fn search_api(
     let params = SearchParams::parse(raw.as_deref());
     let platform = super::parse_platform(params.platform.as_deref())?;
     let outcome = run(&state, &caller, &params, platform, false).await?;
-    let status_code = outcome.status_code.map(|c| StatusJson {
-        name: c.name(),
-        hex: c.hex(),
-        decimal: c.value,
-        signed: c.signed(),
-        severity: c.severity.as_str(),
-        description: c.description(),
-        guides: guides_listing(&state.library, c)
-            .into_iter()
-            .map(|g| GuideRef {
-                slug: g.slug.clone(),
-                title: g.front.title.clone(),
-                url: g.url(),
-            })
-            .collect(),
-    });
-    let hits = outcome
+    let status_code = outcome
+        .status_code
+        .map(|c| status_json(c, guides_listing(&state.library, c)));
+    let facts = case_facts(&state, &outcome.hits).await?;
+    let hits: Vec<HitJson> = outcome
         .hits
         .into_iter()
-        .map(|h| {
-            let url = hit_url(&h);
-            let (slug, id) = match h.kind {
-                DocKind::Guide => (Some(h.id), None),
-                DocKind::Case => (None, Some(h.id)),
-            };
-            HitJson {
-                kind: h.kind.as_str(),
-                slug,
-                id,
-                guide: h.guide,
-                title: h.title,
-                platform: h.platform,
-                url,
-                snippet: h.snippet,
-                score: h.score,
-            }
-        })
+        .map(|h| HitJson::new(h, &facts))
         .collect();
+    let best_match = outcome.best_match.and_then(|i| hits.get(i)).cloned();
     Ok(Json(SearchJson {
         query: params.q,
         status_code,
         hits,
+        best_match,
+        showing_results_for: outcome.showing_results_for,
     })
     .into_response())
 }

@@ -27,16 +27,16 @@ for (const [size, options] of [["phone", PHONE], ["desktop", DESKTOP]]) {
 
     // Search as you type shows the right guide while typing.
     await box.fill(LOG_LINE);
-    const live = page.locator("[data-live-results] a").first();
+    const live = page.locator('#q-suggestions [role="option"]').first();
     await live.waitFor();
-    assert.match(await live.getAttribute("href"), /\/search\?q=|ignition-opcua-bad-connectionrejected-kepware/);
-    const liveGuide = page.locator(`[data-live-results] a[href="${GUIDE}"]`);
+    assert.match(await live.getAttribute("data-href"), /\/search\?q=|ignition-opcua-bad-connectionrejected-kepware/);
+    const liveGuide = page.locator(`#q-suggestions [role="option"][data-href="${GUIDE}"]`);
     await liveGuide.waitFor();
 
     await box.press("Enter");
     await page.waitForURL(/\/search\?q=/);
-    const first = page.locator(".hits > li .title").first();
-    assert.equal(await first.getAttribute("href"), GUIDE, "the right guide is first");
+    const first = page.locator("[data-best-match] .title");
+    assert.equal(await first.getAttribute("href"), GUIDE, "the right guide is the best match");
     assert.ok(await page.locator(".statuscard").isVisible(), "status code card");
     await shot(page, `${size}-search`);
 
