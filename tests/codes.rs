@@ -57,3 +57,71 @@ async fn alarm_links_take_opc_classic_and_windows_codes_in_every_notation() {
         .to_string();
     assert!(to.starts_with("/search"), "{to}");
 }
+
+#[tokio::test]
+async fn every_opc_classic_and_windows_code_is_explained_in_every_notation() {
+    let app = spawn_app().await;
+    let table = faultbook::search::classic::table();
+    assert!(table.all().len() >= 90);
+    for code in table.all() {
+        for written in [
+            code.name.clone(),
+            code.hex(),
+            format!("{}", code.value),
+            format!("{}", code.signed()),
+        ] {
+            // Short decimals (success codes) are ordinary numbers, by design.
+            if written.trim_start_matches('-').len() < 7
+                && written.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+            {
+                continue;
+            }
+            let line = format!("[OPC] call failed: hr={written};");
+            let q: String = form_urlencoded::byte_serialize(line.as_bytes()).collect();
+            let (status, answer) = app.get_json(&format!("/api/search?q={q}")).await;
+            assert_eq!(status, 200);
+            let names: Vec<&str> = answer["classic_codes"]
+                .as_array()
+                .expect("classic_codes")
+                .iter()
+                .filter_map(|c| c["name"].as_str())
+                .collect();
+            assert!(names.contains(&code.name.as_str()), "{line}: {names:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pasted_factorytalk_or_dcom_log_line_gets_the_explanation_and_its_guide() {
+    let app = spawn_app().await;
+    for (line, name, guide) in [
+        (
+            "RSLinx OPC: AddItems for [PLC5_Line4]N7:0 failed, error 0xC0040008",
+            "OPC_E_INVALIDITEMID",
+            "rslinx-opc-da-unknown-item-id",
+        ),
+        (
+            "Unable to connect to OPC server RSLinx OPC Server on node HMI02: CoCreateInstanceEx returned 0x80070005 (E_ACCESSDENIED)",
+            "E_ACCESSDENIED",
+            "opc-da-dcom-hardening-access-denied",
+        ),
+    ] {
+        let q: String = form_urlencoded::byte_serialize(line.as_bytes()).collect();
+        let (_, answer) = app.get_json(&format!("/api/search?q={q}")).await;
+        let card = &answer["classic_codes"][0];
+        assert_eq!(card["name"], name, "{line}");
+        assert!(card["description"].as_str().is_some_and(|d| d.len() > 40));
+        assert!(card["guides"].to_string().contains(guide), "{line}: {card}");
+        assert_eq!(answer["hits"][0]["slug"], guide, "{line}");
+        let (status, page) = app.get_text(&format!("/search?q={q}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains(&format!("<code>{name}</code>")), "{line}");
+    }
+    // A value with two names shows both.
+    let (_, answer) = app.get_json("/api/search?q=0xC0040203").await;
+    let names = answer["classic_codes"].to_string();
+    assert!(
+        names.contains("OPC_E_INVALID_PID") && names.contains("OPC_E_INVALIDBRANCHNAME"),
+        "{names}"
+    );
+}

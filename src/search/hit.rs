@@ -49,6 +49,8 @@ impl Hit {
 #[derive(Debug, Clone, Default)]
 pub struct SearchOutcome {
     pub status_code: Option<&'static StatusCode>,
+    /// OPC Classic or Windows codes the input names (a value may carry two names).
+    pub classic_codes: Vec<&'static super::classic::ClassicCode>,
     pub hits: Vec<Hit>,
     /// Matches per platform for the whole query, ignoring the platform filter.
     pub platform_counts: Vec<(Platform, usize)>,

@@ -408,6 +408,7 @@ impl SearchIndex {
         let cases = cases.filter(|_| req.include_cases);
         let mut outcome = SearchOutcome {
             status_code: status::table().find_in(&req.text),
+            classic_codes: super::classic::table().find_in(&req.text),
             terms_used,
             fuzzy_words,
             ..SearchOutcome::default()

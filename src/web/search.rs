@@ -15,6 +15,7 @@ use super::{page, AppError, AppState};
 use crate::auth::{Caller, Permission};
 use crate::cases::{self, Outcome};
 use crate::content::{Guide, Platform};
+use crate::search::classic::{self, ClassicCode};
 use crate::search::status::StatusCode;
 use crate::search::{guides_listing, DocKind, Hit, SearchOutcome, SearchRequest};
 use crate::time::Timestamp;
@@ -221,6 +222,12 @@ pub struct StatusCard<'a> {
     pub guides: Vec<&'a Guide>,
 }
 
+/// An OPC Classic or Windows code the input names, with the guides that list it.
+pub struct ClassicCard<'a> {
+    pub code: &'static ClassicCode,
+    pub guides: Vec<&'a Guide>,
+}
+
 pub struct PlatformLink {
     pub label: &'static str,
     pub count: usize,
@@ -236,6 +243,7 @@ struct ResultsPage<'a> {
     platform: Option<&'static str>,
     unknown_platform: Option<String>,
     card: Option<StatusCard<'a>>,
+    classic_cards: Vec<ClassicCard<'a>>,
     results: Sorted,
     /// No guide is an answer: the page says "no guide yet".
     no_guide: bool,
@@ -264,6 +272,14 @@ async fn search_page(
         code,
         guides: guides_listing(&state.library, code),
     });
+    let classic_cards = outcome
+        .classic_codes
+        .iter()
+        .map(|&code| ClassicCard {
+            code,
+            guides: classic::guides_listing(&state.library, code.value),
+        })
+        .collect();
     let platforms = outcome
         .platform_counts
         .iter()
@@ -289,6 +305,7 @@ async fn search_page(
         platform: platform.map(Platform::as_str),
         unknown_platform,
         card,
+        classic_cards,
         // A spelling note belongs to results that answer, never above "no guide yet".
         showing_results_for: showing_results_for.filter(|_| !no_guide),
         no_guide,
@@ -311,14 +328,7 @@ fn status_json(c: &StatusCode, guides: Vec<&Guide>) -> StatusJson {
         signed: c.signed(),
         severity: c.severity.as_str(),
         description: c.description(),
-        guides: guides
-            .into_iter()
-            .map(|g| GuideRef {
-                slug: g.slug.clone(),
-                title: g.front.title.clone(),
-                url: g.url(),
-            })
-            .collect(),
+        guides: guide_refs(guides),
     }
 }
 
@@ -342,6 +352,40 @@ struct StatusJson {
     severity: &'static str,
     description: String,
     guides: Vec<GuideRef>,
+}
+
+#[derive(Serialize)]
+struct ClassicJson {
+    name: String,
+    family: String,
+    hex: String,
+    decimal: u32,
+    signed: i32,
+    description: String,
+    guides: Vec<GuideRef>,
+}
+
+fn guide_refs(guides: Vec<&Guide>) -> Vec<GuideRef> {
+    guides
+        .into_iter()
+        .map(|g| GuideRef {
+            slug: g.slug.clone(),
+            title: g.front.title.clone(),
+            url: g.url(),
+        })
+        .collect()
+}
+
+fn classic_json(c: &ClassicCode, guides: Vec<&Guide>) -> ClassicJson {
+    ClassicJson {
+        name: c.name.clone(),
+        family: c.family.clone(),
+        hex: c.hex(),
+        decimal: c.value,
+        signed: c.signed(),
+        description: c.meaning.clone(),
+        guides: guide_refs(guides),
+    }
 }
 
 #[derive(Serialize)]
@@ -403,6 +447,8 @@ impl HitJson {
 struct SearchJson {
     query: String,
     status_code: Option<StatusJson>,
+    /// OPC Classic or Windows codes the input names, each with its meaning and guides.
+    classic_codes: Vec<ClassicJson>,
     hits: Vec<HitJson>,
     /// The hit that clearly leads (the same as its entry in `hits`), or null.
     best_match: Option<HitJson>,
@@ -421,6 +467,11 @@ async fn search_api(
     let status_code = outcome
         .status_code
         .map(|c| status_json(c, guides_listing(&state.library, c)));
+    let classic_codes = outcome
+        .classic_codes
+        .iter()
+        .map(|c| classic_json(c, classic::guides_listing(&state.library, c.value)))
+        .collect();
     let facts = case_facts(&state, &outcome.hits).await?;
     let hits: Vec<HitJson> = outcome
         .hits
@@ -431,6 +482,7 @@ async fn search_api(
     Ok(Json(SearchJson {
         query: params.q,
         status_code,
+        classic_codes,
         hits,
         best_match,
         showing_results_for: outcome.showing_results_for,
