@@ -146,28 +146,10 @@ impl ClassicTable {
 
     /// The codes named by the first word of a pasted line that names any.
     pub fn find_in(&self, text: &str) -> Vec<&ClassicCode> {
-        text.split(|c: char| {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    ',' | ';'
-                        | '('
-                        | ')'
-                        | '['
-                        | ']'
-                        | '{'
-                        | '}'
-                        | '='
-                        | '"'
-                        | '\''
-                        | ':'
-                        | '<'
-                        | '>'
-                )
-        })
-        .map(|w| self.recognise(w))
-        .find(|found| !found.is_empty())
-        .unwrap_or_default()
+        super::status::log_words(text)
+            .map(|w| self.recognise(w))
+            .find(|found| !found.is_empty())
+            .unwrap_or_default()
     }
 }
 

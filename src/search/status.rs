@@ -83,6 +83,19 @@ impl StatusCode {
     }
 }
 
+/// The words of a pasted log line that may each be a code: split at white space and at the
+/// punctuation logs wrap codes in (`status=0x80AC0000;`, `(E_ACCESSDENIED)`, `'…BadTimeout'>`).
+/// Dots, slashes and `-` stay inside a word: they belong to dotted paths and signed numbers.
+pub fn log_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '=' | '"' | '\'' | ':' | '<' | '>'
+            )
+    })
+}
+
 /// The status name inside a stack's spelling of it: the last member of a dotted path
 /// (`StatusCodes.BadTimeout`, `asyncua.ua.uaerrors._auto.BadTimeout`, Go's `ua.StatusBadTimeout`,
 /// `Opc.Ua::StatusCodes::BadTimeout`), without the prefix a stack puts before it (the ANSI C
@@ -247,26 +260,7 @@ impl StatusTable {
 
     /// The first status code named anywhere in a pasted line, in any notation.
     pub fn find_in(&self, text: &str) -> Option<&StatusCode> {
-        text.split(|c: char| {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    ',' | ';'
-                        | '('
-                        | ')'
-                        | '['
-                        | ']'
-                        | '{'
-                        | '}'
-                        | '='
-                        | '"'
-                        | '\''
-                        | ':'
-                        | '<'
-                        | '>'
-                )
-        })
-        .find_map(|w| self.recognise(w))
+        log_words(text).find_map(|w| self.recognise(w))
     }
 }
 

@@ -6,8 +6,8 @@
 
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
 
-use super::classic::{self, ClassicCode};
-use super::status::{self, StatusCode};
+use super::classic;
+use super::status;
 
 /// Name under which the analyzer is registered with the index.
 pub const ANALYZER: &str = "alarm";
@@ -132,49 +132,23 @@ fn push(
     }
 }
 
-/// Adds the hex and joined-name notations of `code`, except the one the text already had.
-fn add_code(
+/// Adds the hex and joined-name notations of codes (OPC UA, OPC Classic or Windows) at one
+/// position, except the notation the text already had; one hex token per position.
+fn add_notations(
     out: &mut Vec<AlarmToken>,
-    code: &StatusCode,
+    codes: impl IntoIterator<Item = (u32, String)>,
     position: usize,
-    from: usize,
-    to: usize,
+    (from, to): (usize, usize),
     had: TokenKind,
 ) {
-    if had != TokenKind::Hex {
-        push(
-            out,
-            hex_token(code.value),
-            TokenKind::Synonym,
-            position,
-            from,
-            to,
-        );
-    }
-    if had != TokenKind::Joined {
-        push(out, code.joined(), TokenKind::Synonym, position, from, to);
-    }
-}
-
-/// Adds the hex and joined-name notations of OPC Classic or Windows codes, except the one the
-/// text already had.
-fn add_classic(
-    out: &mut Vec<AlarmToken>,
-    codes: &[&ClassicCode],
-    position: usize,
-    from: usize,
-    to: usize,
-    had: TokenKind,
-) {
-    for code in codes {
-        if had != TokenKind::Hex
-            && !out
-                .iter()
-                .any(|t| t.position == position && t.kind == TokenKind::Hex)
-        {
+    for (value, joined) in codes {
+        let has_hex = out
+            .iter()
+            .any(|t| t.position == position && t.text == hex_token(value));
+        if had != TokenKind::Hex && !has_hex {
             push(
                 out,
-                hex_token(code.value),
+                hex_token(value),
                 TokenKind::Synonym,
                 position,
                 from,
@@ -182,9 +156,25 @@ fn add_classic(
             );
         }
         if had != TokenKind::Joined {
-            push(out, code.joined(), TokenKind::Synonym, position, from, to);
+            push(out, joined, TokenKind::Synonym, position, from, to);
         }
     }
+}
+
+/// The notations of the OPC UA code and the OPC Classic or Windows codes a value names.
+fn codes_of(value: u32) -> Vec<(u32, String)> {
+    let mut codes: Vec<(u32, String)> = status::table()
+        .by_value(value)
+        .map(|c| (c.value, c.joined()))
+        .into_iter()
+        .collect();
+    codes.extend(
+        classic::table()
+            .by_value(value)
+            .into_iter()
+            .map(|c| (c.value, c.joined())),
+    );
+    codes
 }
 
 /// The tokens of `text`, with their kinds. The tantivy tokenizer and the query builder share it.
@@ -226,11 +216,8 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
                         start,
                         end,
                     );
-                    if let Some(code) = table.by_value(v as u32) {
-                        add_code(&mut out, code, position, start, end, TokenKind::Part);
-                    }
-                    let classic = classic::table().by_value(v as u32);
-                    add_classic(&mut out, &classic, position, start, end, TokenKind::Part);
+                    let codes = codes_of(v as u32);
+                    add_notations(&mut out, codes, position, (start, end), TokenKind::Part);
                     position += 1;
                     continue;
                 }
@@ -247,11 +234,7 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
 
         if let Some(v) = parse_hex(chunk) {
             push(&mut out, hex_token(v), TokenKind::Hex, position, from, to);
-            if let Some(code) = table.by_value(v) {
-                add_code(&mut out, code, position, from, to, TokenKind::Hex);
-            }
-            let classic = classic::table().by_value(v);
-            add_classic(&mut out, &classic, position, from, to, TokenKind::Hex);
+            add_notations(&mut out, codes_of(v), position, (from, to), TokenKind::Hex);
             position += 1;
             continue;
         }
@@ -265,37 +248,19 @@ pub fn analyze(text: &str) -> Vec<AlarmToken> {
                 to,
             );
             if chunk.len() >= 7 {
-                if let Some(code) = chunk.parse::<u32>().ok().and_then(|v| table.by_value(v)) {
-                    add_code(&mut out, code, position, from, to, TokenKind::Part);
-                }
                 if let Ok(v) = chunk.parse::<u32>() {
-                    let classic = classic::table().by_value(v);
-                    add_classic(&mut out, &classic, position, from, to, TokenKind::Part);
+                    add_notations(&mut out, codes_of(v), position, (from, to), TokenKind::Part);
                 }
             }
-            // Eight digits may be hex without its `0x` (`80740000`); only a known code counts.
+            // Eight digits may be hex without its `0x` (`80740000`, `80070005`); only a known
+            // code counts.
             if chunk.len() == 8 {
-                if let Some(code) = u32::from_str_radix(chunk, 16)
-                    .ok()
-                    .and_then(|v| table.by_value(v))
-                {
-                    push(
-                        &mut out,
-                        hex_token(code.value),
-                        TokenKind::Hex,
-                        position,
-                        from,
-                        to,
-                    );
-                    add_code(&mut out, code, position, from, to, TokenKind::Hex);
-                }
-                // `80070005` in a log is E_ACCESSDENIED's hex without its `0x`.
-                if let Ok(v) = u32::from_str_radix(chunk, 16) {
-                    let classic = classic::table().by_value(v);
-                    if !classic.is_empty() {
-                        push(&mut out, hex_token(v), TokenKind::Hex, position, from, to);
-                        add_classic(&mut out, &classic, position, from, to, TokenKind::Hex);
-                    }
+                let codes = u32::from_str_radix(chunk, 16)
+                    .map(codes_of)
+                    .unwrap_or_default();
+                if let Some(&(v, _)) = codes.first() {
+                    push(&mut out, hex_token(v), TokenKind::Hex, position, from, to);
+                    add_notations(&mut out, codes, position, (from, to), TokenKind::Hex);
                 }
             }
             position += 1;
