@@ -1,10 +1,12 @@
 //! Case records: what the screen said, on which machine, what was done. Parsing drafts into
 //! typed cases, storing them with their photos, and reading them back. Knows nothing of HTTP.
 
+pub mod assets;
 pub mod export;
 pub mod fields;
 pub mod follow_up;
 pub mod photos;
+pub mod recurring;
 pub mod store;
 
 use std::sync::Arc;

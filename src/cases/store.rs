@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::time::Timestamp;
 
 /// Every column a `Case` is read from.
-static SELECT_LIST: LazyLock<String> =
+pub(crate) static SELECT_LIST: LazyLock<String> =
     LazyLock::new(|| format!("id, created_at, {}, {RECORD_COLUMNS}", column_list("")));
 
 /// A case with the hash of the request that filed it.

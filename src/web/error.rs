@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 
 use crate::auth::AuthError;
+use crate::cases::assets::AssetError;
 use crate::cases::photos::PhotoError;
 use crate::cases::{CaseError, FieldError};
 use crate::search::SearchError;
@@ -148,6 +149,17 @@ impl From<CaseError> for AppError {
                 AppError::Forbidden(e.to_string())
             }
             other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<AssetError> for AppError {
+    fn from(e: AssetError) -> Self {
+        match e {
+            AssetError::NoSuchAsset(_) | AssetError::NotOfAsset { .. } => {
+                AppError::NotFound(e.to_string())
+            }
+            AssetError::Db(e) => AppError::internal(e),
         }
     }
 }

@@ -10,6 +10,7 @@ use axum::{Extension, Json, Router};
 use crate::auth::{Caller, Permission};
 use serde::{Deserialize, Serialize};
 
+use super::cases::recurring::{recurs_on, RecursOn};
 use super::cases::{case_row, CaseRow};
 use super::{absolute, moved_permanently, page, AppError, AppState};
 use crate::cases::{store, CaseFilter, GuideRecord};
@@ -108,6 +109,8 @@ struct GuidePage<'a> {
     /// The plant's record with this guide; `None` for someone who may not read cases.
     record: Option<GuideRecord>,
     recent: Vec<CaseRow>,
+    /// Where this guide's fault keeps coming back; empty for someone who may not read cases.
+    recurs: Vec<RecursOn>,
     canonical: String,
     /// The opening paragraphs (before the first section), shown at the top; may be empty.
     intro: String,
@@ -353,12 +356,12 @@ async fn show(
             .find(|(k, _)| k == "alarm")
             .map(|(_, v)| v.trim().chars().take(500).collect::<String>())
             .filter(|v| !v.is_empty());
-        let (record, recent) = if state.auth.allows(&caller, Permission::ReadCases) {
+        let (record, recent, recurs) = if state.auth.allows(&caller, Permission::ReadCases) {
             let record = store::guide_record(&state.db, &guide.slug).await?;
             let recent = store::list(&state.db, &CaseFilter::for_guide(&guide.slug), 5).await?;
-            (Some(record), recent)
+            (Some(record), recent, recurs_on(&state, &guide.slug).await?)
         } else {
-            (None, Vec::new())
+            (None, Vec::new(), Vec::new())
         };
         let (intro, body) =
             split_intro(&link_sources(&with_heading_menus(guide, &canonical), guide));
@@ -368,6 +371,7 @@ async fn show(
             guide,
             platform_label: guide.front.platform.label(),
             record,
+            recurs,
             recent: recent.iter().map(|c| case_row(&state, c)).collect(),
             copy_menu: copy_menu(
                 &canonical,

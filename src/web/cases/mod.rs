@@ -2,11 +2,13 @@
 //! extractors, make one call into `cases`, and answer with a typed template or JSON.
 
 mod api;
+mod assets;
 mod edit;
 mod export;
 mod form;
 mod list;
 mod photos;
+pub(super) mod recurring;
 mod show;
 mod submission;
 
@@ -46,17 +48,24 @@ pub fn api_list_router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(refuse_oversized))
 }
 
-/// Reading single cases, their photos and the export.
+/// Reading single cases, their photos and the export; recurring faults and asset histories.
 pub fn read_router() -> Router<AppState> {
     Router::new()
         .route("/cases.csv", get(export::csv))
+        .route("/cases/recurring", get(recurring::page_of_groups))
         .route("/cases/{id}", get(show::page_of_case))
         .route("/photos/{file}", get(photos::photo))
+        .route("/assets/{asset}", get(assets::history_page))
+        .route("/assets/{asset}/diff", get(assets::diff_page))
 }
 
-/// Reading a single case as JSON.
+/// Reading a single case, recurring faults and asset histories as JSON.
 pub fn api_read_router() -> Router<AppState> {
-    Router::new().route("/api/cases/{id}", get(api::show))
+    Router::new()
+        .route("/api/cases/recurring", get(recurring::api_groups))
+        .route("/api/cases/{id}", get(api::show))
+        .route("/api/assets/{asset}", get(assets::api_history))
+        .route("/api/assets/{asset}/diff", get(assets::api_diff))
 }
 
 /// The case forms and their submissions, and a filer's later additions to their own case.

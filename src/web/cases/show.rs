@@ -31,8 +31,9 @@ struct CasePage<'a> {
     outcome_label: &'static str,
     title: String,
     canonical: String,
-    /// The short fields that were filled in, as (label, value).
-    details: Vec<(&'static str, String)>,
+    /// The short fields that were filled in, as (label, value, link): the asset links to its
+    /// history.
+    details: Vec<(&'static str, String, Option<String>)>,
     /// The long fields that were filled in.
     blocks: Vec<Block>,
     /// `(slug, title)` of every guide, for attaching an unsorted case.
@@ -67,14 +68,18 @@ fn filer_line(c: &Case) -> String {
     }
 }
 
-fn details(c: &Case) -> Vec<(&'static str, String)> {
+fn details(c: &Case) -> Vec<(&'static str, String, Option<String>)> {
     FIELDS
         .iter()
         .filter_map(|f| match f.page {
-            PagePlace::Detail(label) => Some((label, c.fields.text(f.name))),
+            PagePlace::Detail(label) => {
+                let value = c.fields.text(f.name);
+                let link = (f.name == "asset").then(|| crate::cases::assets::url(&value));
+                Some((label, value, link))
+            }
             _ => None,
         })
-        .filter(|(_, v)| !v.is_empty())
+        .filter(|(_, v, _)| !v.is_empty())
         .collect()
 }
 
