@@ -234,7 +234,7 @@ fn summarise(members: Vec<Row>) -> Group {
             .sort_by_key(|(o, _)| Outcome::ALL.iter().position(|a| a == o));
     }
     // Stable: equal counts keep the order of their newest try.
-    fixes.sort_by(|a, b| b.count.cmp(&a.count));
+    fixes.sort_by_key(|f| std::cmp::Reverse(f.count));
     Group {
         alarm: newest.verbatim_alarm.clone(),
         site: newest.site.clone(),

@@ -54,13 +54,18 @@ fn number(name: &str, value: &str, default: u32, (lo, hi): (u32, u32)) -> Result
     if v.is_empty() {
         return Ok(default);
     }
-    let n: i64 = v.parse().map_err(|_| {
-        AppError::BadRequest(format!(
-            "`{name}` must be a whole number from {lo} to {hi}, not `{}`.",
-            v.chars().take(40).collect::<String>()
-        ))
-    })?;
-    Ok(n.clamp(i64::from(lo), i64::from(hi)) as u32)
+    if let Ok(n) = v.parse::<i64>() {
+        return Ok(n.clamp(i64::from(lo), i64::from(hi)) as u32);
+    }
+    // Too many digits for an i64 is still a number, just far out of range.
+    let (sign, digits) = v.strip_prefix('-').map_or(("", v), |d| ("-", d));
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(if sign.is_empty() { hi } else { lo });
+    }
+    Err(AppError::BadRequest(format!(
+        "`{name}` must be a whole number from {lo} to {hi}, not `{}`.",
+        v.chars().take(40).collect::<String>()
+    )))
 }
 
 impl RecurringQuery {
@@ -301,6 +306,6 @@ pub async fn recurs_on(state: &AppState, slug: &str) -> Result<Vec<RecursOn>, Ap
             }),
         }
     }
-    places.sort_by(|a, b| b.count.cmp(&a.count));
+    places.sort_by_key(|p| std::cmp::Reverse(p.count));
     Ok(places)
 }
