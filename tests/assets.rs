@@ -242,6 +242,15 @@ async fn a_case_of_another_asset_or_an_unknown_asset_is_a_404_that_says_so() {
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["error"], "No case names the asset `NOPE-1`.");
     }
+    let (status, body) = app.get_json("/api/assets/%FF%FE").await;
+    assert_eq!(status, 400, "not UTF-8: {body}");
+    assert!(body["error"]
+        .as_str()
+        .expect("message")
+        .contains("asset name"));
+    let (status, body) = app.get_json("/api/assets/%20").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"], "An asset needs a name: /assets/<name>.");
     let (status, html) = app.get_text("/assets/NOPE-1").await;
     assert_eq!(status, 404);
     assert!(html.contains("No case names the asset"));

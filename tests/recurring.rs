@@ -81,6 +81,11 @@ async fn three_cases_in_thirty_days_recur_and_two_do_not() {
     assert!(html.contains("3 times"));
     assert!(html.contains("Line 2 / Cell 4"));
     assert!(!html.contains("F30003"), "two cases are not recurring");
+    let (_, list) = app.get_text("/cases").await;
+    assert!(
+        list.contains("href=\"/cases/recurring\""),
+        "the case list leads there"
+    );
     let first_case = found[0]["cases"][0]["url"].as_str().expect("url");
     assert!(
         html.contains(&format!("href=\"{first_case}\"")),

@@ -48,7 +48,7 @@ const ASSET_MATCH: &str = "asset = ? COLLATE NOCASE";
 pub async fn history(db: &Db, asset: &str) -> Result<History, AssetError> {
     let asset = asset.trim();
     if asset.is_empty() {
-        return Err(AssetError::NoSuchAsset(String::new()));
+        return Err(AssetError::NoName);
     }
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM cases WHERE {ASSET_MATCH}"))
         .bind(asset)
@@ -130,6 +130,8 @@ impl Diff {
 pub enum AssetError {
     #[error("No case names the asset `{0}`.")]
     NoSuchAsset(String),
+    #[error("An asset needs a name: /assets/<name>.")]
+    NoName,
     #[error("`{id}` is not a case of the asset `{asset}`.")]
     NotOfAsset { id: String, asset: String },
     #[error(transparent)]
@@ -171,7 +173,7 @@ pub async fn diff(
 ) -> Result<Diff, AssetError> {
     let to = match to {
         Some(id) => case_of(db, asset, id).await?,
-        None if asset.trim().is_empty() => return Err(AssetError::NoSuchAsset(String::new())),
+        None if asset.trim().is_empty() => return Err(AssetError::NoName),
         None => newest(db, asset.trim(), 1)
             .await?
             .into_iter()

@@ -156,7 +156,7 @@ impl From<CaseError> for AppError {
 impl From<AssetError> for AppError {
     fn from(e: AssetError) -> Self {
         match e {
-            AssetError::NoSuchAsset(_) | AssetError::NotOfAsset { .. } => {
+            AssetError::NoSuchAsset(_) | AssetError::NoName | AssetError::NotOfAsset { .. } => {
                 AppError::NotFound(e.to_string())
             }
             AssetError::Db(e) => AppError::internal(e),

@@ -44,6 +44,28 @@ impl<S: Send + Sync> FromRequestParts<S> for DiffParams {
     }
 }
 
+/// The `{asset}` path segment, percent-decoded; one that does not decode to text is a 400.
+pub struct AssetName(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AssetName {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(a)| AssetName(a))
+            .map_err(|e| {
+                AppError::BadRequest(format!(
+                    "The asset name could not be read: {}",
+                    e.body_text()
+                ))
+            })
+    }
+}
+
 fn given(v: &str) -> Option<&str> {
     Some(v.trim()).filter(|v| !v.is_empty())
 }
@@ -124,7 +146,7 @@ struct HistoryPage {
 
 pub async fn history_page(
     State(state): State<AppState>,
-    Path(asset): Path<String>,
+    AssetName(asset): AssetName,
 ) -> Result<Response, AppError> {
     let h = assets::history(&state.db, &asset).await?;
     page(&HistoryPage {
@@ -157,7 +179,7 @@ struct HistoryCaseJson<'a> {
 
 pub async fn api_history(
     State(state): State<AppState>,
-    Path(asset): Path<String>,
+    AssetName(asset): AssetName,
 ) -> Result<Response, AppError> {
     let h = assets::history(&state.db, &asset).await?;
     let cases: Vec<HistoryCaseJson> = h
@@ -240,7 +262,7 @@ struct DiffPage {
 
 pub async fn diff_page(
     State(state): State<AppState>,
-    Path(asset): Path<String>,
+    AssetName(asset): AssetName,
     DiffParams(q): DiffParams,
 ) -> Result<Response, AppError> {
     let d = assets::diff(&state.db, &asset, given(&q.from), given(&q.to)).await?;
@@ -300,7 +322,7 @@ fn diff_json(d: &Diff) -> serde_json::Value {
 
 pub async fn api_diff(
     State(state): State<AppState>,
-    Path(asset): Path<String>,
+    AssetName(asset): AssetName,
     DiffParams(q): DiffParams,
 ) -> Result<Response, AppError> {
     let d = assets::diff(&state.db, &asset, given(&q.from), given(&q.to)).await?;
