@@ -110,6 +110,7 @@ test("asset history and the diff since the last good run, on a phone", async () 
   assert.match(await rows.nth(1).innerText(), /Changed: Firmware revision, Parameter set/);
   assert.match(await rows.nth(2).innerText(), /first case/);
   await fitsWidth(page, "asset history");
+  await page.screenshot({ path: path.join(DOCS, "floor-asset-history.png") });
   await assertAccessible(page, "asset history");
 
   await page.getByRole("link", { name: "What changed since the last good run" }).click();
@@ -121,6 +122,7 @@ test("asset history and the diff since the last good run, on a phone", async () 
   assert.deepEqual(await diff.locator("ins").allInnerTexts(), ["+ Ki=0.9", "+ ramp=8"]);
   assert.match(await page.locator("#f-firmware_revision + p").innerText(), /33\.011\s*→\s*33\.015/);
   await fitsWidth(page, "asset diff");
+  await page.evaluate(() => document.querySelector("#f-firmware_revision").scrollIntoView());
   await page.screenshot({ path: path.join(DOCS, "floor-asset-diff.png") });
   await assertAccessible(page, "asset diff");
   await context.close();
