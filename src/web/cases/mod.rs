@@ -56,7 +56,9 @@ pub fn read_router() -> Router<AppState> {
 
 /// Reading a single case as JSON.
 pub fn api_read_router() -> Router<AppState> {
-    Router::new().route("/api/cases/{id}", get(api::show))
+    Router::new()
+        .route("/api/cases/similar", get(api::similar))
+        .route("/api/cases/{id}", get(api::show))
 }
 
 /// The case forms and their submissions, and a filer's later additions to their own case.
