@@ -32,9 +32,10 @@ struct Args {
     /// it (for HTTP load tests with wrk).
     #[arg(long, value_name = "DIR")]
     keep_index_in: Option<PathBuf>,
-    /// Cases in the database behind the "seen before" lookup of the case form (0 skips it).
-    #[arg(long, default_value_t = 100_000)]
-    similar_cases: usize,
+    /// Cases in the database behind the "seen before" lookup of the case form; the same as
+    /// `--cases` unless given (0 skips it).
+    #[arg(long)]
+    similar_cases: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
         rounds: args.rounds.max(1),
         keep_index_in: args.keep_index_in.map(|d| d.join("index")),
     };
-    let similar_cases = args.similar_cases;
+    let similar_cases = args.similar_cases.unwrap_or(args.cases);
     let result = Library::load(&args.content_dir)
         .map_err(anyhow::Error::from)
         .and_then(|lib| {

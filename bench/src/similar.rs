@@ -148,7 +148,7 @@ pub fn run(
 pub fn render(r: &SimilarReport) -> String {
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1000.0);
     format!(
-        "| \"seen before\" on the case form ({} cases in SQLite, stored in {:.1} s; {} lookups) | p50 {} | p99 {} | max {} | {} of {} lookups found earlier cases |\n",
+        "| \"seen before\" on the case form ({} cases in SQLite, stored in {:.1} s; {} lookups) | p50 {} | p99 {} | max {} | {} of {} lookups answered |\n",
         r.cases,
         r.fill.as_secs_f64(),
         r.latency.count,
