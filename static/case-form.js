@@ -5,6 +5,7 @@
 // no connection. Without this script the form posts normally.
 import { photoPicker } from "./photo-picker.js";
 import { similarCases } from "./similar-cases.js";
+import { keptPhoto } from "./photo-handoff.js";
 
 const outbox = window.faultbookOutbox || null;
 const PLACE_KEY = "faultbook:place";
@@ -271,4 +272,14 @@ function init(form, keptPhotos) {
 }
 
 const form = document.querySelector("[data-case-form]");
-if (form) init(form, null);
+if (form) {
+  // Opened from a photo search: the photo of the alarm comes along.
+  if (new URLSearchParams(window.location.search).get("photo") === "kept") {
+    keptPhoto(true).then((blob) => {
+      const photos = blob ? [new File([blob], blob.name || "alarm.jpg", { type: blob.type || "image/jpeg" })] : null;
+      init(form, photos);
+    });
+  } else {
+    init(form, null);
+  }
+}
