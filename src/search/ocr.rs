@@ -285,15 +285,18 @@ impl Lexicon {
             };
             match self.names_for(&joined).as_slice() {
                 [] => continue,
-                [one] if one.spelled == reading.from => return (take, None),
+                // Written as the name, but for case and underscores: nothing was misread.
+                [one] if unseparated(&one.spelled) == unseparated(&reading.from) => {
+                    return (take, None)
+                }
                 [one] => {
-                    reading.note = format!("Read `{}` as {}.", reading.from, one.spelled);
+                    reading.note = format!("Read “{}” as {}.", reading.from, one.spelled);
                     reading.read_as = Some(one.spelled.clone());
                 }
                 several => {
                     let names: Vec<&str> = several.iter().map(|n| n.spelled.as_str()).collect();
                     reading.note = format!(
-                        "`{}` could be {}; not guessing.",
+                        "“{}” could be {}; not guessing.",
                         reading.from,
                         or_list(&names)
                     );
@@ -311,6 +314,13 @@ impl Lexicon {
         }
         (1, None)
     }
+}
+
+fn unseparated(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// A word that may be a name: it has a letter no number has (hex digits and `0x` aside).
@@ -334,7 +344,7 @@ fn name_over_hex(written: &str, named: u32) -> CodeReading {
         ambiguous: Vec::new(),
         nearest: Vec::new(),
         note: format!(
-            "`{written}` does not match {name} on the same line; trusting the name, since a misread hex is likelier, and leaving the hex out."
+            "“{written}” does not match {name} on the same line; trusting the name, since a misread hex is likelier, and leaving the hex out."
         ),
     }
 }
@@ -434,7 +444,8 @@ impl HexWord {
     }
 
     /// The value this word stands for (None: no one code) and how it was read, when that is
-    /// worth saying; None when it is no code at all (a bare hex value no table knows).
+    /// worth saying; None when it is no code at all (a hex value no table knows written as
+    /// it is, far from every code: a message id or a handle).
     fn resolve(&self, written: &str) -> Option<(Option<u32>, Option<CodeReading>)> {
         let value = u32::from_str_radix(&self.digits, 16).ok()?;
         let mut reading = CodeReading {
@@ -448,7 +459,7 @@ impl HexWord {
             if self.clean {
                 return Some((Some(value), None));
             }
-            reading.note = format!("Read `{written}` as {} ({}).", known.hex, known.name);
+            reading.note = format!("Read “{written}” as {} ({}).", known.hex, known.name);
             reading.read_as = Some(known.hex);
             return Some((Some(value), Some(reading)));
         }
@@ -464,19 +475,20 @@ impl HexWord {
             [one] => {
                 let known = describe(*one)?;
                 reading.note = format!(
-                    "Read `{written}` as {} ({}): the only known code that a misread 8/B, 0/8, 6/0 or 1/7 explains.",
+                    "Read “{written}” as {} ({}): the only known code that a misread 8/B, 0/8, 6/0 or 1/7 explains.",
                     known.hex, known.name
                 );
                 reading.read_as = Some(known.hex);
                 Some((Some(*one), Some(reading)))
             }
+            [] if self.clean && nearest(value).is_empty() => None,
             [] => {
                 reading.nearest = nearest(value);
                 reading.note = if reading.nearest.is_empty() {
-                    format!("`{shown}` is not a known status code.")
+                    format!("“{shown}” is not a known status code.")
                 } else {
                     format!(
-                        "`{shown}` is not a known status code; nearest known codes: {}.",
+                        "“{shown}” is not a known status code; nearest known codes: {}.",
                         listed(&reading.nearest)
                     )
                 };
@@ -490,7 +502,7 @@ impl HexWord {
                     .map(|k| format!("{} ({})", k.hex, k.name))
                     .collect();
                 let options: Vec<&str> = options.iter().map(String::as_str).collect();
-                reading.note = format!("`{shown}` could be {}; not guessing.", or_list(&options));
+                reading.note = format!("“{shown}” could be {}; not guessing.", or_list(&options));
                 Some((None, Some(reading)))
             }
         }
@@ -576,7 +588,7 @@ mod tests {
     fn explore() {
         let l = lexicon();
         for q in [
-            "Ox80AC0000",
+            "Ox80AC0000", "0x80FF0000", "0x80AD0000", "0x8O1DOOOO", "0xC004OO2O",
             "0x80ACOOOO",
             "8x80AC0000",
             "@x80AC0000",
@@ -607,5 +619,11 @@ mod tests {
             }
         }
         println!("worst {worst} of {}", vals.len());
+        for q in crate::search::relevance::queries().unwrap() {
+            let r = l.read(&q.q);
+            if !r.codes.is_empty() {
+                println!("REL [{}] {:?} => {:?}", q.kind, q.q, r.codes.iter().map(|c| &c.note).collect::<Vec<_>>());
+            }
+        }
     }
 }
