@@ -8,7 +8,7 @@ mod hex;
 #[cfg(test)]
 mod tests;
 
-use hex::{describe, HexWord};
+use hex::{confusable, describe, HexWord};
 
 use super::classic;
 use super::status::{self, log_words};
@@ -24,6 +24,8 @@ const TWO_EDIT_LETTERS: usize = 16;
 /// Most names of one input matched by edit distance, which walks every name: a pasted wall of
 /// `Bad…` words costs no more than a few.
 const MAX_EDIT_LOOKUPS: usize = 32;
+/// Words of an alarm banner's line; a longer line is a log line or prose.
+const BANNER_WORDS: usize = 8;
 const SEVERITIES: [&str; 3] = ["Uncertain", "Good", "Bad"];
 
 /// A known code, as a note names it.
@@ -228,7 +230,12 @@ impl Lexicon {
         for (w, value, reading) in hexes {
             let (from, to) = (offset + w.from, offset + w.to);
             if let [name] = named.as_slice() {
-                if value != Some(*name) {
+                // A misread or unknown hex, one a misread explains, or any on a line as short
+                // as a banner's; a long line may name two codes on purpose.
+                let suspect = reading.is_some()
+                    || words.len() <= BANNER_WORDS
+                    || value.is_some_and(|v| confusable(v, *name));
+                if suspect && value != Some(*name) {
                     codes.push(name_over_hex(w.text, *name));
                     edits.push(Edit {
                         from,

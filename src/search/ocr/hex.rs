@@ -117,7 +117,9 @@ impl HexWord {
                 reading.read_as = Some(known.hex);
                 Some((Some(*one), Some(reading)))
             }
-            [] if self.clean && nearest(value).is_empty() => None,
+            // Written cleanly, only a value shaped like an OPC UA code (its low 16 bits 0)
+            // is worth a word: `0x00000001` is a number, not a misread code.
+            [] if self.clean && (value & 0xFFFF != 0 || value >> 16 == 0) => None,
             [] => {
                 reading.nearest = nearest(value);
                 reading.note = if reading.nearest.is_empty() {
@@ -183,6 +185,11 @@ pub(super) fn describe(value: u32) -> Option<KnownCode> {
         name: names.join(" / "),
         hex,
     })
+}
+
+/// Whether OCR confusions can turn one of these values into the other.
+pub(super) fn confusable(a: u32, b: u32) -> bool {
+    confusions(a, b).is_some_and(|d| d <= MAX_CONFUSIONS)
 }
 
 /// How many OCR confusions turn `read` into `known`, digit by digit; None when a digit differs

@@ -192,6 +192,13 @@ fn a_name_beats_a_different_hex_on_its_line() {
             r.codes
         );
     }
+    // On a long line, a misread explains the hex (B read as 8 from Bad_NotWritable's
+    // 0x803B0000): left out; a hex no misread explains is another code on purpose: kept.
+    let long = "the write to the tag was refused by the server with Bad_NotWritable";
+    let r = lexicon().read(&format!("{long} 0x80380000"));
+    assert!(!r.text.contains("0x8038"), "{}", r.text);
+    let r = lexicon().read(&format!("{long} 0x80AC0000"));
+    assert!(r.text.contains("0x80AC0000") && r.codes.is_empty(), "{r:?}");
     // The same code twice, two names, or another line: nothing is left out.
     for input in [
         "Bad_ConnectionRejected (0x8OACOOOO)",
