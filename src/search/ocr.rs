@@ -99,7 +99,7 @@ impl Lexicon {
         let mut names: Vec<Name> = Vec::new();
         let mut add = |spelled: String| {
             let folded = fold(&spelled);
-            let letters = severity_of(&spelled).map_or(0, |s| folded.len() - s.len());
+            let letters = severity_of(&spelled).map_or(0, |s| folded.len().saturating_sub(s.len()));
             if letters > 0 && !names.iter().any(|n| n.folded == folded) {
                 names.push(Name {
                     spelled,

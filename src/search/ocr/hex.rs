@@ -7,7 +7,8 @@ use super::{or_list, CodeReading, KnownCode};
 use crate::search::{classic, status};
 
 /// Most misreads (8/B, 0/8, 6/0, 1/7) that may lie between a hex value and the known code it
-/// is taken for. Two keeps every code of the tables apart from most others (see the tests).
+/// is taken for: two covers a zero read as 8 beside a B read as 8, and any value that more
+/// than one code explains is refused anyway.
 const MAX_CONFUSIONS: u32 = 2;
 /// Pairs of hex digits OCR mistakes for each other on alarm banners.
 const CONFUSIONS: [(u8, u8); 4] = [(b'8', b'B'), (b'0', b'8'), (b'6', b'0'), (b'1', b'7')];
