@@ -106,6 +106,10 @@ async fn a_misread_two_codes_explain_invents_no_code_and_names_both() {
     );
     let (_, html) = app.get_text("/search?q=0x803B8000").await;
     assert!(html.contains("not guessing"), "the page says it");
+    assert!(
+        html.contains(r#"<a href="/search?q=0x803B0000">Bad_NotWritable</a>"#),
+        "and offers each candidate as a search of its own"
+    );
     assert!(!html.contains("class=\"statuscard\""), "and shows no card");
 
     // A value no code is near: said plainly, with the codes that differ in the fewest digits.

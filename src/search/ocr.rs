@@ -50,6 +50,17 @@ pub struct CodeReading {
     pub note: String,
 }
 
+impl CodeReading {
+    /// The known codes the tech may have meant, when the search used none.
+    pub fn candidates(&self) -> &[KnownCode] {
+        if self.ambiguous.is_empty() {
+            &self.nearest
+        } else {
+            &self.ambiguous
+        }
+    }
+}
+
 /// The input as the search reads it, and what was read differently from how it was written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reading {
