@@ -141,6 +141,10 @@ impl Application {
             .await
             .context("cannot open the database")?;
         db::record_content_load(&db, &library.content_hash, library.all().len()).await?;
+        let keyed = crate::cases::similar::backfill_keys(&db).await?;
+        if keyed > 0 {
+            tracing::info!(cases = keyed, "gave older cases their alarm key");
+        }
         tracing::info!(guides = library.all().len(), hash = %&library.content_hash[..12], "guides loaded");
 
         let library = Arc::new(library);

@@ -4,6 +4,8 @@
 // server sends the form back, shrinks photos before upload, and queues the case when there is
 // no connection. Without this script the form posts normally.
 import { photoPicker } from "./photo-picker.js";
+import { similarCases } from "./similar-cases.js";
+import { keptPhoto } from "./photo-handoff.js";
 
 const outbox = window.faultbookOutbox || null;
 const PLACE_KEY = "faultbook:place";
@@ -76,7 +78,9 @@ function init(form, keptPhotos) {
   function save() {
     const data = { savedAt: Date.now() };
     fields().forEach((el) => {
-      if (el.type === "radio") { if (el.checked) data[el.name] = el.value; } else data[el.name] = el.value;
+      if (el.type === "radio") { if (el.checked) data[el.name] = el.value; }
+      else if (el.type === "checkbox") data[`${el.name}=${el.value}`] = el.checked;
+      else data[el.name] = el.value;
     });
     if (keyField) data.idempotency_key = keyField.value;
     write(key, data);
@@ -116,7 +120,7 @@ function init(form, keptPhotos) {
     discard.addEventListener("click", () => {
       forget(key);
       fields().forEach((el) => {
-        if (el.type === "radio") el.checked = el.defaultChecked; else el.value = el.defaultValue;
+        if (el.type === "radio" || el.type === "checkbox") el.checked = el.defaultChecked; else el.value = el.defaultValue;
         el.removeAttribute("aria-invalid");
       });
       if (keyField) keyField.value = keyField.defaultValue;
@@ -141,6 +145,10 @@ function init(form, keptPhotos) {
     const dropped = [];
     let restored = 0;
     fields().forEach((el) => {
+      if (el.type === "checkbox") {
+        if (data[`${el.name}=${el.value}`] === true && !el.checked) { el.checked = true; restored++; }
+        return;
+      }
       if (!(el.name in data) || typeof data[el.name] !== "string") return;
       const value = data[el.name];
       if (el.type === "radio") {
@@ -165,6 +173,7 @@ function init(form, keptPhotos) {
   }
   form.addEventListener("input", save);
   form.addEventListener("change", save);
+  similarCases(form);
 
   const errors = document.getElementById("form-errors");
   if (errors) errors.focus();
@@ -263,4 +272,14 @@ function init(form, keptPhotos) {
 }
 
 const form = document.querySelector("[data-case-form]");
-if (form) init(form, null);
+if (form) {
+  // Opened from a photo search: the photo of the alarm comes along.
+  if (new URLSearchParams(window.location.search).get("photo") === "kept") {
+    keptPhoto(true).then((blob) => {
+      const photos = blob ? [new File([blob], blob.name || "alarm.jpg", { type: blob.type || "image/jpeg" })] : null;
+      init(form, photos);
+    });
+  } else {
+    init(form, null);
+  }
+}

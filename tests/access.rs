@@ -183,6 +183,8 @@ async fn role_matrix() {
         ("GET", "/cases.csv".into(), B::None,                      [401, 200, 200, 200, 200, 200, 401]),
         ("GET", "/api/cases".into(), B::None,                      [401, 200, 200, 200, 200, 200, 401]),
         ("GET", format!("/api/cases/{id}"), B::None,               [401, 200, 200, 200, 200, 200, 401]),
+        ("GET", "/api/cases/similar?alarm=Bad_ConnectionRejected&cell=C1".into(), B::None,
+                                                                   [401, 200, 200, 200, 200, 200, 401]),
         ("GET", format!("/photos/{photo}.jpg"), B::None,           [401, 200, 200, 200, 200, 200, 401]),
         ("GET", format!("/photos/{photo}.thumb.jpg"), B::None,     [401, 200, 200, 200, 200, 200, 401]),
         ("GET", "/cases/new".into(), B::None,                      [303, 403, 200, 200, 200, 200, 401]),

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use faultbook::cases::CaseDraft;
 use faultbook::content::{ContentError, Library};
+use faultbook::search::ocr::Lexicon;
 use faultbook::search::{status, tokenizer, SearchIndex, SearchRequest};
 use proptest::prelude::*;
 
@@ -77,6 +78,24 @@ fn pasted_text() -> impl Strategy<Value = String> {
         "[\u{0}-\u{1f}]{1,2}",
     ];
     prop::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
+}
+
+/// Pieces of an alarm banner as OCR reads it: misread hex prefixes and digits, status names
+/// with their underscores lost and I read as l, and ordinary words.
+fn ocr_text() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        "(0x|Ox|OX|8x|@x|ox|)[0-9A-FOolI|@QS]{8}",
+        "(Bad|BAD|Good|Uncertain)[ _.-]?[A-Z][a-z]{2,9}([A-Z][a-z]{2,9}){0,2}",
+        "Bad_[A-Za-z]{4,20}",
+        "[A-Za-z]{1,10}",
+        "[ \t\n:()]{1,2}",
+    ];
+    prop::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
+}
+
+fn lexicon() -> &'static Lexicon {
+    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(|| Lexicon::new(["Bad_Stale"]))
 }
 
 /// A notation of a status code, as different stacks and logs print it.
@@ -186,6 +205,44 @@ proptest! {
         let line = format!("{prefix} {before}{written}{after} on ns=2;s=Line4");
         let found = status::table().find_in(&line);
         prop_assert_eq!(found.map(|c| c.value), Some(code.value), "{}", line);
+    }
+
+    /// Read as OCR text, a code written right stays that code and gets no note.
+    #[test]
+    fn a_code_written_right_is_read_as_it_is(
+        pick in any::<prop::sample::Index>(),
+        which in 0u8..3,
+        before in prop::sample::select(vec!["", "status=", "(", "code: ", "x={"]),
+        after in prop::sample::select(vec!["", ")", ";", ".", ",", ": timeout"]),
+    ) {
+        let code = pick.get(status::table().all());
+        prop_assume!(!matches!(code.symbol.as_str(), "Good" | "Bad" | "Uncertain"));
+        let line = format!("{before}{}{after}", notation(code, which));
+        let r = lexicon().read(&line);
+        prop_assert!(r.codes.is_empty(), "{line}: {:?}", r.codes);
+        prop_assert_eq!(status::table().find_in(&r.text).map(|c| c.value), Some(code.value));
+    }
+
+    /// Never invent a code: every code the reading names is written in the text, or was read
+    /// from it with a note saying so.
+    #[test]
+    fn the_reading_never_invents_a_code(text in ocr_text()) {
+        let r = lexicon().read(&text);
+        let table = status::table();
+        let written: Vec<u32> = status::log_words(&text)
+            .filter_map(|w| table.recognise(w))
+            .map(|c| c.value)
+            .collect();
+        for c in status::log_words(&r.text).filter_map(|w| table.recognise(w)) {
+            let noted = r.codes.iter().any(|k| {
+                k.read_as.as_deref().and_then(|a| table.recognise(a)).is_some_and(|x| x.value == c.value)
+            });
+            prop_assert!(written.contains(&c.value) || noted, "{text:?} read as {:?}: {}", r.text, c.name());
+        }
+        for k in &r.codes {
+            prop_assert!(!k.note.is_empty());
+            prop_assert!(k.read_as.is_none() || k.ambiguous.is_empty(), "{k:?}");
+        }
     }
 
     /// Any values in any fields give a case or faults against named fields; the alarm of a case

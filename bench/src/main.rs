@@ -3,6 +3,7 @@
 //! and prints latency and relevance side by side.
 
 mod report;
+mod similar;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,10 @@ struct Args {
     /// it (for HTTP load tests with wrk).
     #[arg(long, value_name = "DIR")]
     keep_index_in: Option<PathBuf>,
+    /// Cases in the database behind the "seen before" lookup of the case form; the same as
+    /// `--cases` unless given (0 skips it).
+    #[arg(long)]
+    similar_cases: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -41,12 +46,26 @@ fn main() -> ExitCode {
         rounds: args.rounds.max(1),
         keep_index_in: args.keep_index_in.map(|d| d.join("index")),
     };
+    let similar_cases = args.similar_cases.unwrap_or(args.cases);
     let result = Library::load(&args.content_dir)
         .map_err(anyhow::Error::from)
-        .and_then(|lib| report::run(&lib, &opts, |line| eprintln!("{line}")));
+        .and_then(|lib| {
+            let search = report::run(&lib, &opts, |line| eprintln!("{line}"))?;
+            let seen_before = (similar_cases > 0)
+                .then(|| {
+                    similar::run(&lib, similar_cases, opts.seed, opts.rounds, |line| {
+                        eprintln!("{line}")
+                    })
+                })
+                .transpose()?;
+            Ok((search, seen_before))
+        });
     match result {
-        Ok(report) => {
+        Ok((report, seen_before)) => {
             println!("{}", report::render(&report));
+            if let Some(s) = seen_before {
+                println!("{}", similar::render(&s));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

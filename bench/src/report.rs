@@ -24,7 +24,7 @@ pub struct BenchOptions {
 
 /// Alarm strings a case may carry, per platform. Synthetic: they shape the vocabulary and
 /// term statistics of the corpus, they are not facts about the products.
-fn alarm_vocabulary(p: Platform) -> &'static [&'static str] {
+pub(crate) fn alarm_vocabulary(p: Platform) -> &'static [&'static str] {
     match p {
         Platform::Ignition => &[
             "Bad_ConnectionRejected",
@@ -204,7 +204,7 @@ pub struct Latency {
     pub count: usize,
 }
 
-fn latency(mut samples: Vec<Duration>) -> Latency {
+pub(crate) fn latency(mut samples: Vec<Duration>) -> Latency {
     samples.sort();
     let pick = |q: f64| {
         samples

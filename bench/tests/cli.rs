@@ -45,6 +45,7 @@ fn bench_command_compares_with_fts5_on_a_small_corpus() {
         "| right guide marked the best match (covered queries) |",
         "| faults no guide covers given a best match |",
         "SQLite FTS5",
+        "| \"seen before\" on the case form (300 cases in SQLite",
     ] {
         assert!(stdout.contains(row), "missing {row} in\n{stdout}");
     }

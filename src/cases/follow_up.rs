@@ -200,6 +200,7 @@ mod tests {
             created_at: at,
             fields,
             photos: Vec::new(),
+            checks: Vec::new(),
             record: CaseRecord {
                 filed_account: account.into(),
                 ..CaseRecord::default()

@@ -2,11 +2,13 @@
 //! typed cases, storing them with their photos, and reading them back. Knows nothing of HTTP.
 
 pub mod assets;
+pub mod checks;
 pub mod export;
 pub mod fields;
 pub mod follow_up;
 pub mod photos;
 pub mod recurring;
+pub mod similar;
 pub mod store;
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::content::{Library, Platform};
 use crate::db::Db;
 use crate::search::{DocKind, IndexDoc, SearchIndex};
 use crate::time::Timestamp;
+pub use checks::VerifyCheck;
 pub use fields::{CaseDraft, FieldError, NewCase, DRAFT_FIELDS, FIELDS};
 pub use follow_up::{FollowUp, PHOTOS_PER_CASE};
 pub use photos::{DecodeGate, PhotoError, PhotoStore, ProcessedPhoto};
@@ -91,6 +94,9 @@ pub struct Case {
     /// Read by a second query for the whole list (`store::attach_photos`).
     #[sqlx(skip)]
     pub photos: Vec<PhotoRef>,
+    /// Its guide's Verify steps as ticked when filed; read only for a single case.
+    #[sqlx(skip)]
+    pub checks: Vec<VerifyCheck>,
     #[sqlx(flatten)]
     pub record: CaseRecord,
 }
@@ -272,11 +278,16 @@ pub struct Submission {
     pub draft: CaseDraft,
     pub uploads: Vec<Upload>,
     pub key: String,
+    /// The Verify steps ticked, as sent (`None`: no checklist was offered).
+    pub ticked: Option<Vec<String>>,
 }
 
-fn request_hash(case: &NewCase, photos: &[ProcessedPhoto]) -> String {
+fn request_hash(case: &NewCase, checks: &[VerifyCheck], photos: &[ProcessedPhoto]) -> String {
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(case).unwrap_or_default());
+    if !checks.is_empty() {
+        h.update(serde_json::to_vec(checks).unwrap_or_default());
+    }
     for p in photos {
         h.update(p.sha256.as_bytes());
     }
@@ -302,9 +313,9 @@ impl CaseService {
 
     /// Checks a submission and files it; a newly filed case goes into the audit log.
     pub async fn submit(&self, sub: Submission, caller: &Caller) -> Result<Filed, CaseError> {
-        let case = sub.draft.parse(&self.library).map_err(CaseError::Invalid)?;
+        let (case, checks) = self.check(&sub)?;
         let filed = self
-            .file(case, sub.uploads, &sub.key, &Filer::of(caller))
+            .file(case, checks, sub.uploads, &sub.key, &Filer::of(caller))
             .await?;
         if filed.created {
             let detail = format!(
@@ -316,6 +327,36 @@ impl CaseService {
             audit::record(&self.db, event.detail(detail)).await;
         }
         Ok(filed)
+    }
+
+    /// Parses the fields and the Verify checklist, reporting every fault at once.
+    fn check(&self, sub: &Submission) -> Result<(NewCase, Vec<VerifyCheck>), CaseError> {
+        let mut errors = Vec::new();
+        let case = sub
+            .draft
+            .parse(&self.library)
+            .map_err(|mut e| errors.append(&mut e))
+            .ok();
+        let slug = match &case {
+            Some(c) => c.guide.as_deref(),
+            None => sub.draft.guide.as_deref(),
+        };
+        let steps = slug
+            .and_then(|g| self.library.find(g))
+            .map(|g| g.verify_steps.as_slice())
+            .unwrap_or_default();
+        let checks = sub
+            .ticked
+            .as_deref()
+            .map(checks::parse_ticked)
+            .transpose()
+            .and_then(|ticked| checks::checklist(steps, ticked.as_deref()))
+            .map_err(|e| errors.push(e))
+            .ok();
+        match (case, checks) {
+            (Some(case), Some(checks)) if errors.is_empty() => Ok((case, checks)),
+            _ => Err(CaseError::Invalid(errors)),
+        }
     }
 
     #[cfg(feature = "test-hooks")]
@@ -335,6 +376,7 @@ impl CaseService {
     pub async fn file(
         &self,
         case: NewCase,
+        checks: Vec<VerifyCheck>,
         uploads: Vec<Upload>,
         key: &str,
         filer: &Filer,
@@ -343,7 +385,7 @@ impl CaseService {
             return Err(CaseError::BadKey);
         }
         let processed = self.decodes.process_all(uploads).await?;
-        let hash = request_hash(&case, &processed);
+        let hash = request_hash(&case, &checks, &processed);
         if let Some(existing) = store::find_by_key(&self.db, key).await? {
             return self.replay(existing, &hash).await;
         }
@@ -352,7 +394,17 @@ impl CaseService {
 
         let result = match self.injected_failure() {
             Err(e) => Err(e),
-            Ok(()) => store::insert(&self.db, &case, &processed, key, &hash, filer).await,
+            Ok(()) => {
+                let new = store::Insert {
+                    case: &case,
+                    checks: &checks,
+                    photos: &processed,
+                    key,
+                    request_hash: &hash,
+                    filer,
+                };
+                store::insert(&self.db, new).await
+            }
         };
         match result {
             Ok(Some(stored)) => {

@@ -70,22 +70,33 @@ pub async fn find_by_key(db: &Db, key: &str) -> Result<Option<(Case, String)>, s
     Ok(Some((with_photos(db, case).await?, request_hash)))
 }
 
-/// Inserts the case and its photo rows in one transaction. `None` when the idempotency key
-/// was taken meanwhile.
-pub async fn insert(
-    db: &Db,
-    case: &NewCase,
-    photos: &[ProcessedPhoto],
-    key: &str,
-    request_hash: &str,
-    filer: &Filer,
-) -> Result<Option<Case>, super::CaseError> {
+/// A case to store, with everything that goes in the same transaction.
+pub struct Insert<'a> {
+    pub case: &'a NewCase,
+    pub checks: &'a [super::VerifyCheck],
+    pub photos: &'a [ProcessedPhoto],
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    pub filer: &'a Filer,
+}
+
+/// Inserts the case, its checklist and its photo rows in one transaction. `None` when the
+/// idempotency key was taken meanwhile.
+pub async fn insert(db: &Db, new: Insert<'_>) -> Result<Option<Case>, super::CaseError> {
+    let Insert {
+        case,
+        checks,
+        photos,
+        key,
+        request_hash,
+        filer,
+    } = new;
     let id = Uuid::now_v7();
     let created_at = Timestamp::now();
-    let placeholders = vec!["?"; FIELDS.len() + 6].join(", ");
+    let placeholders = vec!["?"; FIELDS.len() + 7].join(", ");
     let sql = format!(
         "INSERT INTO cases (id, created_at, {}, idempotency_key, request_hash, filed_account, \
-         filed_from) VALUES ({placeholders}) ON CONFLICT (idempotency_key) DO NOTHING",
+         filed_from, alarm_key) VALUES ({placeholders}) ON CONFLICT (idempotency_key) DO NOTHING",
         column_list("")
     );
     let mut tx = db.begin().await?;
@@ -95,12 +106,14 @@ pub async fn insert(
         .bind(request_hash)
         .bind(&filer.account)
         .bind(&filer.addr)
+        .bind(super::similar::alarm_key(&case.verbatim_alarm))
         .execute(&mut *tx)
         .await?;
     if inserted.rows_affected() == 0 {
         tx.rollback().await?;
         return Ok(None);
     }
+    super::checks::insert(&mut tx, &id, checks).await?;
     for (i, p) in photos.iter().enumerate() {
         sqlx::query(
             "INSERT INTO case_photos (case_id, position, sha256, width, height, bytes) VALUES (?, ?, ?, ?, ?, ?)",
@@ -127,6 +140,7 @@ pub async fn insert(
                 height: p.height,
             })
             .collect(),
+        checks: checks.to_vec(),
         record: CaseRecord {
             filed_account: filer.account.clone(),
             filed_from: filer.addr.clone(),
@@ -135,10 +149,12 @@ pub async fn insert(
     }))
 }
 
+/// A single case with its photos and its Verify checklist.
 async fn with_photos(db: &Db, case: Case) -> Result<Case, sqlx::Error> {
     let mut one = [case];
     attach_photos(db, &mut one).await?;
-    let [case] = one;
+    let [mut case] = one;
+    case.checks = super::checks::of_case(db, &case.id).await?;
     Ok(case)
 }
 
@@ -381,6 +397,15 @@ pub struct GuideRecord {
     pub last_seen: Option<String>,
     /// When a case here last ended fixed.
     pub last_fixed: Option<Timestamp>,
+    /// How often each of the guide's Verify steps was confirmed (filled by `checks::tally`).
+    pub verify: Vec<super::checks::StepTally>,
+}
+
+impl GuideRecord {
+    /// Some case was offered the Verify checklist in the guide's current wording.
+    pub fn has_verify_record(&self) -> bool {
+        self.verify.iter().any(|t| t.offered > 0)
+    }
 }
 
 pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Error> {
@@ -418,6 +443,7 @@ pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Erro
         last_fixed: row.try_get(3)?,
         firmware,
         top_cells,
+        verify: Vec::new(),
     })
 }
 
@@ -434,12 +460,13 @@ pub async fn set_guide(db: &Db, id: &Uuid, guide: Option<&str>) -> Result<bool, 
 /// Rewrites a case's fields; false when there is no such case.
 pub async fn update(db: &Db, id: &Uuid, case: &NewCase) -> Result<bool, sqlx::Error> {
     let sql = format!(
-        "UPDATE cases SET {}, updated_at = ? WHERE id = ?",
+        "UPDATE cases SET {}, updated_at = ?, alarm_key = ? WHERE id = ?",
         column_list(" = ?")
     );
     let done = case
         .bind_all(sqlx::query(&sql))
         .bind(Timestamp::now())
+        .bind(super::similar::alarm_key(&case.verbatim_alarm))
         .bind(id.to_string())
         .execute(db)
         .await?;

@@ -119,6 +119,17 @@ pub(super) fn parse_guide(rel: &str, bytes: &[u8]) -> ParsedFile {
 
     match front {
         Some(front) if issues.is_empty() => {
+            let verify_id = rendered
+                .headings
+                .iter()
+                .find(|h| h.level == 2 && h.title == "Verify")
+                .map(|h| h.id.clone());
+            let verify_steps = rendered
+                .steps
+                .iter()
+                .find(|(id, _)| Some(id) == verify_id.as_ref())
+                .map(|(_, steps)| steps.clone())
+                .unwrap_or_default();
             let sections = rendered
                 .headings
                 .iter()
@@ -136,6 +147,7 @@ pub(super) fn parse_guide(rel: &str, bytes: &[u8]) -> ParsedFile {
                 sections,
                 text: rendered.text,
                 summary: rendered.summary,
+                verify_steps,
             });
             out
         }

@@ -32,6 +32,8 @@ pub struct Rendered {
     pub text: String,
     /// Plain text of the first paragraph.
     pub summary: String,
+    /// The numbered steps of each section, as plain text: `("verify", ["The log shows…", …])`.
+    pub steps: Vec<(String, Vec<String>)>,
 }
 
 pub fn options() -> Options {
@@ -161,7 +163,7 @@ pub fn render(markdown: &str) -> Rendered {
         i += 1;
     }
 
-    number_steps(&mut events);
+    let steps = number_steps(&mut events);
     let mut raw = String::with_capacity(markdown.len() * 2);
     pulldown_cmark::html::push_html(&mut raw, events.into_iter().map(|(e, _)| e));
     Rendered {
@@ -170,17 +172,20 @@ pub fn render(markdown: &str) -> Rendered {
         links,
         text,
         summary: summary.trim().to_string(),
+        steps,
     }
 }
 
 /// Gives each top-level item of the ordered lists in a section an anchor `<section>-<n>`
 /// (`#fix-3` is the third fix step), counted across the section, so a wiki can link a step
 /// whatever the heading's wording.
-fn number_steps(events: &mut [(Event<'_>, usize)]) {
+fn number_steps(events: &mut [(Event<'_>, usize)]) -> Vec<(String, Vec<String>)> {
     let mut section: Option<String> = None;
     let mut step = 0usize;
     let mut depth = 0usize; // list nesting
     let mut ordered_top = false;
+    let mut in_step = false;
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
     for (event, _) in events.iter_mut() {
         match event {
             Event::Start(Tag::Heading {
@@ -202,11 +207,34 @@ fn number_steps(events: &mut [(Event<'_>, usize)]) {
                 if let Some(sec) = &section {
                     step += 1;
                     *event = Event::Html(CowStr::from(format!("<li id=\"{sec}-{step}\">")));
+                    match steps.last_mut() {
+                        Some((s, list)) if s == sec => list.push(String::new()),
+                        _ => steps.push((sec.clone(), vec![String::new()])),
+                    }
+                    in_step = true;
+                }
+            }
+            Event::End(TagEnd::Item) if depth == 1 => in_step = false,
+            // The step's own words, not its nested lists: a checklist line stays one line.
+            Event::Text(t) | Event::Code(t) if in_step && depth == 1 => {
+                if let Some(last) = steps.last_mut().and_then(|(_, l)| l.last_mut()) {
+                    last.push_str(t);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak if in_step && depth == 1 => {
+                if let Some(last) = steps.last_mut().and_then(|(_, l)| l.last_mut()) {
+                    last.push(' ');
                 }
             }
             _ => {}
         }
     }
+    for (_, list) in &mut steps {
+        for s in list.iter_mut() {
+            *s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+    }
+    steps
 }
 
 /// Sanitizes any HTML that came from a guide: no script, no event handlers, no `javascript:` URLs.
@@ -322,6 +350,16 @@ mod tests {
         );
         assert!(r.html.contains("<li>nested</li>"), "{}", r.html);
         assert!(r.html.contains("<li>not a step</li>"), "{}", r.html);
+        assert_eq!(
+            r.steps,
+            vec![
+                (
+                    "fix".to_string(),
+                    vec!["One".to_string(), "Two".to_string(), "Three".to_string()]
+                ),
+                ("verify".to_string(), vec!["Check".to_string()]),
+            ]
+        );
     }
 
     #[test]

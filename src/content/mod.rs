@@ -92,6 +92,8 @@ pub struct Guide {
     pub sections: Vec<Section>,
     pub text: String,
     pub summary: String,
+    /// The numbered steps under Verify, as plain text: the checklist of the case form.
+    pub verify_steps: Vec<String>,
 }
 
 impl Guide {

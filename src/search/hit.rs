@@ -51,6 +51,9 @@ pub struct SearchOutcome {
     pub status_code: Option<&'static StatusCode>,
     /// OPC Classic or Windows codes the input names (a value may carry two names).
     pub classic_codes: Vec<&'static super::classic::ClassicCode>,
+    /// Codes and alarm names the input wrote other than as they are (OCR misreads), with how
+    /// each was read; the codes above are those of the corrected reading.
+    pub code_readings: Vec<super::ocr::CodeReading>,
     pub hits: Vec<Hit>,
     /// Matches per platform for the whole query, ignoring the platform filter.
     pub platform_counts: Vec<(Platform, usize)>,

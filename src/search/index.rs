@@ -3,7 +3,7 @@
 //! and searching, which reads both and runs off the async threads too.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::Count;
@@ -16,6 +16,7 @@ use super::confidence;
 use super::document::{self, DocKind, IndexDoc};
 use super::guide_cache::GuideCache;
 use super::hit::{self, SearchOutcome};
+use super::ocr::Lexicon;
 use super::query::{self, BuiltQuery};
 use super::schema::{self, Fields, SCHEMA_VERSION};
 use super::{snippet, spelling, status};
@@ -143,6 +144,8 @@ pub struct SearchIndex {
     fields: Fields,
     /// Cleared whenever guides are re-indexed.
     guide_cache: Arc<GuideCache>,
+    /// The names a misread alarm name may be taken for; replaced whenever guides are re-indexed.
+    lexicon: Arc<RwLock<Arc<Lexicon>>>,
     /// One permit per core: searches beyond that wait their turn in order instead of all
     /// sharing the cores at once, which would slow every one of them.
     search_permits: Arc<Semaphore>,
@@ -163,6 +166,7 @@ impl SearchIndex {
             cases,
             fields: schema::schema().1,
             guide_cache: Arc::default(),
+            lexicon: Arc::new(RwLock::new(Arc::new(Lexicon::new([])))),
             search_permits: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
@@ -211,6 +215,7 @@ impl SearchIndex {
     ) -> Result<(SearchIndex, OpenOutcome), SearchError> {
         match SearchIndex::try_open(dir) {
             Ok((index, meta)) if meta.content_hash == library.content_hash => {
+                index.learn_alarms(library.all().iter().flat_map(|g| &g.front.alarms));
                 Ok((index, OpenOutcome::UpToDate))
             }
             Ok((index, _)) => {
@@ -272,6 +277,11 @@ impl SearchIndex {
         self.guides.reader.reload()?;
         self.cases.reader.reload()?;
         self.forget_guide_tokens();
+        self.learn_alarms(
+            docs.iter()
+                .filter(|d| d.kind == DocKind::Guide)
+                .flat_map(|d| &d.alarms),
+        );
         self.write_meta(content_hash)
     }
 
@@ -287,6 +297,7 @@ impl SearchIndex {
         }
         self.guides.reader.reload()?;
         self.forget_guide_tokens();
+        self.learn_alarms(library.all().iter().flat_map(|g| &g.front.alarms));
         self.write_meta(&library.content_hash)
     }
 
@@ -344,6 +355,20 @@ impl SearchIndex {
         result
     }
 
+    /// Takes the guides' alarm names as names a misread one may be taken for.
+    fn learn_alarms<'a>(&self, alarms: impl IntoIterator<Item = &'a String>) {
+        let lexicon = Arc::new(Lexicon::new(alarms.into_iter().map(String::as_str)));
+        // A poisoned lock only means a panic elsewhere; the value inside is whole.
+        let mut held = self.lexicon.write().unwrap_or_else(|e| e.into_inner());
+        *held = lexicon;
+    }
+
+    fn lexicon(&self) -> Arc<Lexicon> {
+        self.lexicon
+            .read()
+            .map_or_else(|e| e.into_inner().clone(), |l| l.clone())
+    }
+
     fn forget_guide_tokens(&self) {
         self.guide_cache.clear();
     }
@@ -396,7 +421,10 @@ impl SearchIndex {
     pub fn search_blocking(&self, req: &SearchRequest) -> Result<SearchOutcome, SearchError> {
         let gs = self.guides.reader.searcher();
         let cs = self.cases.reader.searcher();
-        let text = query::clean_input(&req.text);
+        // Codes and names misread by OCR are searched, and explained, as the one code they can
+        // be; the cards below come from the same reading.
+        let reading = self.lexicon().read(&query::clean_input(&req.text));
+        let text = reading.text;
         let BuiltQuery {
             guides,
             cases,
@@ -407,8 +435,9 @@ impl SearchIndex {
         } = query::build(&self.fields, &gs, req.include_cases.then_some(&cs), &text)?;
         let cases = cases.filter(|_| req.include_cases);
         let mut outcome = SearchOutcome {
-            status_code: status::table().find_in(&req.text),
-            classic_codes: super::classic::table().find_in(&req.text),
+            status_code: status::table().find_in(&text),
+            classic_codes: super::classic::table().find_in(&text),
+            code_readings: reading.codes,
             terms_used,
             fuzzy_words,
             ..SearchOutcome::default()

@@ -1,7 +1,8 @@
 //! Search: the tantivy indexes of guides and cases, the alarm tokenizer, query building,
 //! snippets, and the OPC UA status-code table.
 //!
-//! Imports go one way: `tokenizer` and `status` at the bottom; `schema` (fields) and `snippet`
+//! Imports go one way: `tokenizer` and `status` at the bottom, `ocr` (reading misread codes
+//! and names) on `status` and `classic`; `schema` (fields) and `snippet`
 //! on them; `document` (what is indexed), `guide_cache`, `query` (building and ranking over a
 //! searcher) and `hit` (what a search answers) on those; `index` (writers, readers, commits and
 //! searching) on top.
@@ -12,6 +13,7 @@ pub mod document;
 pub mod guide_cache;
 pub mod hit;
 pub mod index;
+pub mod ocr;
 pub mod query;
 pub mod relevance;
 pub mod schema;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::cases::recurring::{recurs_on, RecursOn};
 use super::cases::{case_row, CaseRow};
 use super::{absolute, moved_permanently, page, AppError, AppState};
-use crate::cases::{store, CaseFilter, GuideRecord};
+use crate::cases::{checks, store, CaseFilter, GuideRecord};
 use crate::content::{Guide, Platform, Resolved};
 
 pub fn router() -> Router<AppState> {
@@ -357,7 +357,8 @@ async fn show(
             .map(|(_, v)| v.trim().chars().take(500).collect::<String>())
             .filter(|v| !v.is_empty());
         let (record, recent, recurs) = if state.auth.allows(&caller, Permission::ReadCases) {
-            let record = store::guide_record(&state.db, &guide.slug).await?;
+            let mut record = store::guide_record(&state.db, &guide.slug).await?;
+            record.verify = checks::tally(&state.db, &guide.slug, &guide.verify_steps).await?;
             let recent = store::list(&state.db, &CaseFilter::for_guide(&guide.slug), 5).await?;
             (Some(record), recent, recurs_on(&state, &guide.slug).await?)
         } else {

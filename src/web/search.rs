@@ -16,6 +16,7 @@ use crate::auth::{Caller, Permission};
 use crate::cases::{self, Outcome};
 use crate::content::{Guide, Platform};
 use crate::search::classic::{self, ClassicCode};
+use crate::search::ocr::{CodeReading, KnownCode};
 use crate::search::status::StatusCode;
 use crate::search::{guides_listing, DocKind, Hit, SearchOutcome, SearchRequest};
 use crate::time::Timestamp;
@@ -244,6 +245,8 @@ struct ResultsPage<'a> {
     unknown_platform: Option<String>,
     card: Option<StatusCard<'a>>,
     classic_cards: Vec<ClassicCard<'a>>,
+    /// How misread codes and names in the input were read (or why no code was used).
+    code_readings: Vec<CodeReading>,
     results: Sorted,
     /// No guide is an answer: the page says "no guide yet".
     no_guide: bool,
@@ -293,6 +296,7 @@ async fn search_page(
     let searched = !params.q.trim().is_empty();
     let facts = case_facts(&state, &outcome.hits).await?;
     let showing_results_for = outcome.showing_results_for.take();
+    let code_readings = std::mem::take(&mut outcome.code_readings);
     let nothing_searchable = searched && outcome.terms_used == 0;
     let results = sort_hits(outcome, &facts);
     let no_guide = results.best.is_none() && results.answers.is_empty();
@@ -306,6 +310,7 @@ async fn search_page(
         unknown_platform,
         card,
         classic_cards,
+        code_readings,
         // A spelling note belongs to results that answer, never above "no guide yet".
         showing_results_for: showing_results_for.filter(|_| !no_guide),
         no_guide,
@@ -388,6 +393,46 @@ fn classic_json(c: &ClassicCode, guides: Vec<&Guide>) -> ClassicJson {
     }
 }
 
+/// How one misread code or name was read: `read_as` is what the search used (null: no code),
+/// `ambiguous` the known codes it could equally be, `nearest` the known codes closest to a
+/// value no table holds, `note` the sentence the results page shows.
+#[derive(Serialize)]
+struct CodeReadingJson {
+    from: String,
+    read_as: Option<String>,
+    ambiguous: Vec<KnownCodeJson>,
+    nearest: Vec<KnownCodeJson>,
+    note: String,
+}
+
+#[derive(Serialize)]
+struct KnownCodeJson {
+    name: String,
+    hex: String,
+}
+
+fn known_json(codes: Vec<KnownCode>) -> Vec<KnownCodeJson> {
+    codes
+        .into_iter()
+        .map(|k| KnownCodeJson {
+            name: k.name,
+            hex: k.hex,
+        })
+        .collect()
+}
+
+impl From<CodeReading> for CodeReadingJson {
+    fn from(r: CodeReading) -> CodeReadingJson {
+        CodeReadingJson {
+            from: r.from,
+            read_as: r.read_as,
+            ambiguous: known_json(r.ambiguous),
+            nearest: known_json(r.nearest),
+            note: r.note,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct GuideRef {
     slug: String,
@@ -449,6 +494,8 @@ struct SearchJson {
     status_code: Option<StatusJson>,
     /// OPC Classic or Windows codes the input names, each with its meaning and guides.
     classic_codes: Vec<ClassicJson>,
+    /// Codes and names written other than as they are (OCR misreads), and how each was read.
+    code_readings: Vec<CodeReadingJson>,
     hits: Vec<HitJson>,
     /// The hit that clearly leads (the same as its entry in `hits`), or null.
     best_match: Option<HitJson>,
@@ -473,6 +520,11 @@ async fn search_api(
         .map(|c| classic_json(c, classic::guides_listing(&state.library, c.value)))
         .collect();
     let facts = case_facts(&state, &outcome.hits).await?;
+    let code_readings = outcome
+        .code_readings
+        .into_iter()
+        .map(CodeReadingJson::from)
+        .collect();
     let hits: Vec<HitJson> = outcome
         .hits
         .into_iter()
@@ -483,6 +535,7 @@ async fn search_api(
         query: params.q,
         status_code,
         classic_codes,
+        code_readings,
         hits,
         best_match,
         showing_results_for: outcome.showing_results_for,

@@ -1,16 +1,17 @@
 //! The case API: file a case, read one, list them.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::list::{cursor_of, ListParams};
 use super::submission::ApiSubmission;
 use super::{case_or_404, AppError, AppState};
 use crate::auth::Caller;
-use crate::cases::{store, Case, Filed, NewCase};
+use crate::cases::similar::{self, SimilarQuery};
+use crate::cases::{store, Case, Filed, NewCase, VerifyCheck, ALARM_MAX, SHORT_MAX};
 use crate::time::Timestamp;
 
 #[derive(Serialize)]
@@ -31,6 +32,8 @@ pub struct CaseJson<'a> {
     #[serde(flatten)]
     fields: &'a NewCase,
     photos: Vec<PhotoJson>,
+    /// The guide's Verify steps as ticked when filed; empty when no checklist was offered.
+    verify_checks: &'a [VerifyCheck],
     closed_at: Option<Timestamp>,
     updated_at: Option<Timestamp>,
 }
@@ -41,6 +44,7 @@ pub fn case_json(c: &Case) -> CaseJson<'_> {
         url: c.url(),
         created_at: c.created_at,
         fields: &c.fields,
+        verify_checks: &c.checks,
         closed_at: c.record.closed_at,
         updated_at: c.record.updated_at,
         photos: c
@@ -98,4 +102,36 @@ pub async fn list(
     let next = (cases.len() > limit).then(|| cursor_of(&cases[limit - 1]));
     let shown: Vec<CaseJson> = cases.iter().take(limit).map(case_json).collect();
     Ok(Json(serde_json::json!({ "cases": shown, "next_cursor": next })).into_response())
+}
+
+/// What the case form asks while the tech types the alarm.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SimilarParams {
+    alarm: String,
+    cell: String,
+    exclude: Option<String>,
+}
+
+/// Up to three earlier cases with the same alarm, the given cell's first.
+pub async fn similar(
+    State(state): State<AppState>,
+    Query(p): Query<SimilarParams>,
+) -> Result<Response, AppError> {
+    if p.alarm.chars().count() > ALARM_MAX || p.cell.chars().count() > SHORT_MAX {
+        return Err(AppError::BadRequest(format!(
+            "The alarm may be up to {ALARM_MAX} characters and the cell up to {SHORT_MAX}."
+        )));
+    }
+    let query = SimilarQuery {
+        alarm: &p.alarm,
+        cell: &p.cell,
+        exclude: p.exclude.as_deref(),
+    };
+    let cases = similar::find(&state.db, &query).await?;
+    Ok(Json(serde_json::json!({
+        "alarm_key": similar::alarm_key(&p.alarm),
+        "cases": cases,
+    }))
+    .into_response())
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{case_or_404, AppError, AppState};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::cases::fields::FormPlace;
 use crate::cases::{CaseDraft, FieldError, Outcome, FIELDS};
 use crate::content::{Guide, Resolved};
@@ -46,6 +46,11 @@ struct CaseForm<'a> {
     guides: &'a [(String, String)],
     /// The slug the case is filed under ("" for unsorted).
     guide_slug: String,
+    /// The guide's Verify steps as checkboxes: `(step, words, ticked)`.
+    checklist: Vec<(u32, String, bool)>,
+    checklist_error: Option<String>,
+    /// Earlier cases with the same alarm are looked up as the alarm is typed.
+    similar: bool,
 }
 
 fn error_of(errors: &[FieldError], names: &[&str]) -> Option<String> {
@@ -77,14 +82,20 @@ pub struct FormCtx<'a> {
     pub csrf: &'a str,
     pub editing: Option<Uuid>,
     pub guides: Vec<(String, String)>,
+    /// The Verify steps ticked when the form comes back (as sent).
+    pub ticked: Vec<u32>,
+    /// The caller may read cases, so the form may show earlier ones.
+    pub similar: bool,
 }
 
 impl<'a> FormCtx<'a> {
-    pub fn new(caller: &'a Caller) -> FormCtx<'a> {
+    pub fn new(state: &AppState, caller: &'a Caller) -> FormCtx<'a> {
         FormCtx {
             csrf: caller.csrf_token(),
             editing: None,
             guides: Vec::new(),
+            ticked: Vec::new(),
+            similar: state.auth.allows(caller, Permission::ReadCases),
         }
     }
 
@@ -94,7 +105,17 @@ impl<'a> FormCtx<'a> {
             csrf: caller.csrf_token(),
             editing: Some(id),
             guides: state.library.choices(),
+            ticked: Vec::new(),
+            similar: false,
         }
+    }
+
+    /// The form comes back with these Verify steps still ticked.
+    pub fn ticked(mut self, sent: Option<Vec<String>>) -> Self {
+        self.ticked = sent
+            .map(|s| crate::cases::checks::parse_ticked(&s).unwrap_or_default())
+            .unwrap_or_default();
+        self
     }
 }
 
@@ -133,6 +154,20 @@ pub fn render_form(
         guide_slug: guide
             .map(|g| g.slug.clone())
             .unwrap_or_else(|| draft.get("guide").to_string()),
+        checklist: match (ctx.editing, guide) {
+            (None, Some(g)) => g
+                .verify_steps
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    let step = i as u32 + 1;
+                    (step, text.clone(), ctx.ticked.contains(&step))
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        checklist_error: error_of(errors, &["verified_steps"]),
+        similar: ctx.similar && ctx.editing.is_none(),
     };
     Ok(form.render()?)
 }
@@ -172,6 +207,7 @@ pub fn guide_or_404<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, Ap
 }
 
 fn new_form(
+    state: &AppState,
     guide: Option<&Guide>,
     prefill: Prefill,
     caller: &Caller,
@@ -182,7 +218,7 @@ fn new_form(
         &Uuid::now_v7().to_string(),
         &[],
         None,
-        &FormCtx::new(caller),
+        &FormCtx::new(state, caller),
     )?;
     Ok(Html(html).into_response())
 }
@@ -201,14 +237,15 @@ pub async fn new_for_guide(
             "/guides/{current}/cases/new{q}"
         )));
     }
-    new_form(Some(guide_or_404(&state, &slug)?), prefill, &caller)
+    new_form(&state, Some(guide_or_404(&state, &slug)?), prefill, &caller)
 }
 
 pub async fn new_unsorted(
+    State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(prefill): Query<Prefill>,
 ) -> Result<Response, AppError> {
-    new_form(None, prefill, &caller)
+    new_form(&state, None, prefill, &caller)
 }
 
 /// An editor's form for a stored case.

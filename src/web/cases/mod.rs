@@ -63,6 +63,7 @@ pub fn read_router() -> Router<AppState> {
 pub fn api_read_router() -> Router<AppState> {
     Router::new()
         .route("/api/cases/recurring", get(recurring::api_groups))
+        .route("/api/cases/similar", get(api::similar))
         .route("/api/cases/{id}", get(api::show))
         .route("/api/assets/{asset}", get(assets::api_history))
         .route("/api/assets/{asset}/diff", get(assets::api_diff))

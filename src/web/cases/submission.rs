@@ -22,6 +22,7 @@ use crate::web::access::{caller_of, check_csrf, CSRF_FIELD, CSRF_HEADER};
 use crate::web::page;
 
 const TEXT_PART_MAX: usize = 1024 * 1024;
+const MAX_TICKED: usize = crate::cases::checks::MAX_STEPS;
 
 /// Why reading stopped before the end; what was read so far is kept.
 pub enum ReadFault {
@@ -96,6 +97,8 @@ struct Parts {
     /// The `case` part of an API upload: the case as JSON.
     case_json: Option<String>,
     uploads: Vec<Upload>,
+    /// The Verify steps ticked; `Some` once the form said it offered the checklist.
+    ticked: Option<Vec<String>>,
 }
 
 async fn read_text(field: &mut Field<'_>) -> Result<String, Stop> {
@@ -184,6 +187,20 @@ async fn read_parts(
                 read_text(&mut field).await?;
             }
             "case" => parts.case_json = Some(read_text(&mut field).await?),
+            // Unticked boxes send nothing, so the form says it offered the checklist at all.
+            "verify_offered" => {
+                read_text(&mut field).await?;
+                parts.ticked.get_or_insert_with(Vec::new);
+            }
+            "verify_step" => {
+                let value = read_text(&mut field).await?;
+                if parts.ticked.as_ref().is_some_and(|t| t.len() >= MAX_TICKED) {
+                    return Err(Stop::Fault(ReadFault::Malformed(
+                        "Too many Verify steps were sent.".into(),
+                    )));
+                }
+                parts.ticked.get_or_insert_with(Vec::new).push(value);
+            }
             _ => {
                 let value = read_text(&mut field).await?;
                 parts.draft.set(&name, value);
@@ -215,6 +232,7 @@ async fn read_multipart(
 /// (the form is shown again with everything that arrived).
 pub struct FormSubmission {
     pub draft: CaseDraft,
+    pub ticked: Option<Vec<String>>,
     pub uploads: Vec<Upload>,
     pub key: Option<String>,
     pub fault: Option<ReadFault>,
@@ -227,6 +245,7 @@ impl FromRequest<AppState> for FormSubmission {
         let (parts, fault) = read_multipart(req, state).await?;
         Ok(FormSubmission {
             draft: parts.draft,
+            ticked: parts.ticked,
             uploads: parts.uploads,
             key: parts.key,
             fault,
@@ -258,7 +277,7 @@ impl FromRequest<AppState> for ApiSubmission {
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("multipart/form-data"));
-        let (draft, uploads) = if multipart {
+        let (draft, ticked, uploads) = if multipart {
             let (parts, fault) = read_multipart(req, state).await?;
             if let Some(f) = fault {
                 return Err(f.into());
@@ -268,10 +287,10 @@ impl FromRequest<AppState> for ApiSubmission {
                     "A multipart case needs a `case` part holding the case JSON.".into(),
                 )
             })?;
-            let draft = serde_json::from_str(&json).map_err(|e| {
+            let (draft, ticked) = case_from_json(json.as_bytes()).map_err(|e| {
                 AppError::BadRequest(format!("The `case` part is not a valid case: {e}"))
             })?;
-            (draft, parts.uploads)
+            (draft, ticked, parts.uploads)
         } else {
             let body = Bytes::from_request(req, state)
                 .await
@@ -279,16 +298,43 @@ impl FromRequest<AppState> for ApiSubmission {
                     StatusCode::PAYLOAD_TOO_LARGE => too_large(),
                     _ => AppError::BadRequest(e.body_text()),
                 })?;
-            let draft = serde_json::from_slice(&body)
+            let (draft, ticked) = case_from_json(&body)
                 .map_err(|e| AppError::BadRequest(format!("The body is not a valid case: {e}")))?;
-            (draft, Vec::new())
+            (draft, ticked, Vec::new())
         };
         Ok(ApiSubmission(Submission {
             draft,
             uploads,
             key,
+            ticked,
         }))
     }
+}
+
+/// A case as JSON: the fields, and `verified_steps` (`[1, 3]`) when the client offered the
+/// guide's Verify checklist. The fields stay strict: an unknown name is still refused.
+fn case_from_json(json: &[u8]) -> Result<(CaseDraft, Option<Vec<String>>), serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_slice(json)?;
+    let ticked = match value
+        .as_object_mut()
+        .and_then(|o| o.remove("verified_steps"))
+    {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        ),
+        Some(other) => Some(vec![match other {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        }]),
+    };
+    Ok((serde_json::from_value(value)?, ticked))
 }
 
 pub async fn create_for_guide(
@@ -338,14 +384,8 @@ async fn file_from_form(
         .filter(|k| valid_key(k))
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     let again = |status: StatusCode, errors: &[FieldError], problem: Option<String>| {
-        let html = render_form(
-            guide,
-            &sub.draft,
-            &key,
-            errors,
-            problem,
-            &FormCtx::new(caller),
-        )?;
+        let ctx = FormCtx::new(state, caller).ticked(sub.ticked.clone());
+        let html = render_form(guide, &sub.draft, &key, errors, problem, &ctx)?;
         Ok::<_, AppError>((status, Html(html)).into_response())
     };
     match sub.fault.take() {
@@ -357,6 +397,7 @@ async fn file_from_form(
         draft: sub.draft.clone(),
         uploads: std::mem::take(&mut sub.uploads),
         key: key.clone(),
+        ticked: sub.ticked.clone(),
     };
     match state.cases.submit(submission, caller).await {
         Ok(filed) => filed_answer(state, caller, guide.map(|g| (g.slug.clone(), g.front.title.clone())), filed),

@@ -1,0 +1,251 @@
+// Reads the alarm text from a phone photo of an HMI screen, on the phone: finds the screen in the
+// photo, straightens it (a perspective warp, since tilt is what breaks line finding), and runs
+// tesseract.js on the straightened crop at the camera's own resolution. Every file the engine
+// needs is served by faultbook itself and kept by the service worker; nothing is uploaded.
+// Loaded only when a photo is chosen.
+
+const HERE = new URL(".", import.meta.url).href;
+/** Longest side of the copy the screen is looked for in. */
+const DETECT_MAX = 420;
+/** Widest straightened crop handed to OCR: wider only costs time. */
+const OCR_MAX_WIDTH = 2000;
+
+let engine = null;
+
+/** The browser runs WebAssembly SIMD: the faster engine build. */
+function hasSimd() {
+  try {
+    // (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt))
+    return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3,
+      2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
+  } catch (e) {
+    return false;
+  }
+}
+
+/** Starts the OCR engine once per page; later photos reuse it warm. */
+export function startEngine(onProgress) {
+  if (!engine) {
+    engine = import(HERE + "ocr/tesseract.esm.min.js").then(async (mod) => {
+      const createWorker = mod.createWorker || (mod.default && mod.default.createWorker);
+      const worker = await createWorker("eng", 1, {
+        workerPath: HERE + "ocr/worker.min.js",
+        corePath: HERE + (hasSimd() ? "ocr/tesseract-core-simd-lstm.wasm.js" : "ocr/tesseract-core-lstm.wasm.js"),
+        langPath: HERE + "ocr",
+        gzip: true,
+        // The service worker keeps the files; a second copy in IndexedDB would only take space.
+        cacheMethod: "none",
+        // A worker started from a blob: URL would need a looser content security policy.
+        workerBlobURL: false,
+        logger: (m) => { if (onProgress && m.status === "recognizing text") onProgress(m.progress); },
+      });
+      // Mode 6: one uniform block of text. The automatic mode splits a banner into columns.
+      await worker.setParameters({ tessedit_pageseg_mode: "6", preserve_interword_spaces: "1" });
+      return worker;
+    });
+    engine.catch(() => { engine = null; });
+  }
+  return engine;
+}
+
+function luminance(data, n) {
+  const lum = new Uint8ClampedArray(n);
+  for (let i = 0, j = 0; i < n; i++, j += 4) lum[i] = (data[j] * 77 + data[j + 1] * 150 + data[j + 2] * 29) >> 8;
+  return lum;
+}
+
+function otsu(lum) {
+  const hist = new Float64Array(256);
+  for (let i = 0; i < lum.length; i++) hist[lum[i]]++;
+  let sum = 0;
+  for (let t = 0; t < 256; t++) sum += t * hist[t];
+  let sumB = 0, wB = 0, best = 0, threshold = 128;
+  for (let t = 0; t < 256; t++) {
+    wB += hist[t];
+    if (!wB) continue;
+    const wF = lum.length - wB;
+    if (!wF) break;
+    sumB += t * hist[t];
+    const mB = sumB / wB, mF = (sum - sumB) / wF;
+    const between = wB * wF * (mB - mF) * (mB - mF);
+    if (between > best) { best = between; threshold = t; }
+  }
+  return threshold;
+}
+
+/**
+ * The four corners of the screen in a small copy of the photo, or null: the largest region of
+ * one brightness class (after Otsu's threshold) that is not the surrounding background, with its
+ * corners taken as the extreme points along the two diagonals (enough for tilts up to ~20°).
+ */
+export function findScreen(img, w, h) {
+  const lum = luminance(img.data, w * h);
+  const t = otsu(lum);
+  const label = new Int32Array(w * h).fill(-1);
+  const stack = new Int32Array(w * h);
+  let best = null;
+  for (let start = 0; start < w * h; start++) {
+    if (label[start] !== -1) continue;
+    const bright = lum[start] > t;
+    let top = 0, area = 0;
+    let minX = w, maxX = 0, minY = h, maxY = 0;
+    let tl = [0, 0, Infinity], tr = [0, 0, -Infinity], br = [0, 0, -Infinity], bl = [0, 0, -Infinity];
+    stack[top++] = start;
+    label[start] = start;
+    while (top) {
+      const p = stack[--top];
+      const x = p % w, y = (p / w) | 0;
+      area++;
+      if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
+      if (x + y < tl[2]) tl = [x, y, x + y];
+      if (x - y > tr[2]) tr = [x, y, x - y];
+      if (x + y > br[2]) br = [x, y, x + y];
+      if (y - x > bl[2]) bl = [x, y, y - x];
+      const near = [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1];
+      for (const q of near) {
+        if (q >= 0 && label[q] === -1 && (lum[q] > t) === bright) { label[q] = start; stack[top++] = q; }
+      }
+    }
+    const borders = (minX === 0) + (maxX === w - 1) + (minY === 0) + (maxY === h - 1);
+    const share = area / (w * h);
+    if (borders >= 3 || share < 0.06 || share > 0.92) continue;
+    // A screen fills most of its own outline; scattered text does not.
+    const fill = area / ((maxX - minX + 1) * (maxY - minY + 1));
+    if (fill < 0.45) continue;
+    const score = area * fill;
+    if (!best || score > best.score) best = { score, corners: [tl, tr, br, bl].map(([x, y]) => [x, y]) };
+  }
+  return best ? best.corners : null;
+}
+
+/** Solves for the homography taking the rectangle w x h onto the quad (tl, tr, br, bl). */
+function homography(quad, w, h) {
+  const src = [[0, 0], [w, 0], [w, h], [0, h]];
+  const A = [], b = [];
+  for (let i = 0; i < 4; i++) {
+    const [x, y] = src[i], [u, v] = quad[i];
+    A.push([x, y, 1, 0, 0, 0, -u * x, -u * y]); b.push(u);
+    A.push([0, 0, 0, x, y, 1, -v * x, -v * y]); b.push(v);
+  }
+  for (let c = 0; c < 8; c++) {
+    let p = c;
+    for (let r = c + 1; r < 8; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
+    [A[c], A[p]] = [A[p], A[c]]; [b[c], b[p]] = [b[p], b[c]];
+    if (Math.abs(A[c][c]) < 1e-12) return null;
+    for (let r = 0; r < 8; r++) {
+      if (r === c) continue;
+      const f = A[r][c] / A[c][c];
+      for (let k = c; k < 8; k++) A[r][k] -= f * A[c][k];
+      b[r] -= f * b[c];
+    }
+  }
+  return b.map((v, i) => v / A[i][i]);
+}
+
+/** The quad of the full-size photo warped onto an upright rectangle (bilinear sampling). */
+function straighten(source, quad) {
+  const dist = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+  let outW = Math.round(Math.max(dist(quad[0], quad[1]), dist(quad[3], quad[2])));
+  let outH = Math.round(Math.max(dist(quad[0], quad[3]), dist(quad[1], quad[2])));
+  const scale = Math.min(1, OCR_MAX_WIDTH / outW);
+  outW = Math.max(1, Math.round(outW * scale));
+  outH = Math.max(1, Math.round(outH * scale));
+  const H = homography(quad, outW, outH);
+  if (!H) return null;
+  const sw = source.width, sh = source.height, s = source.data;
+  const out = new ImageData(outW, outH);
+  const d = out.data;
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      const den = H[6] * x + H[7] * y + 1;
+      const u = (H[0] * x + H[1] * y + H[2]) / den;
+      const v = (H[3] * x + H[4] * y + H[5]) / den;
+      const o = (y * outW + x) * 4;
+      const x0 = Math.floor(u), y0 = Math.floor(v);
+      if (x0 < 0 || y0 < 0 || x0 >= sw - 1 || y0 >= sh - 1) { d[o] = d[o + 1] = d[o + 2] = 255; d[o + 3] = 255; continue; }
+      const fx = u - x0, fy = v - y0;
+      const i00 = (y0 * sw + x0) * 4, i10 = i00 + 4, i01 = i00 + sw * 4, i11 = i01 + 4;
+      for (let c = 0; c < 3; c++) {
+        const top = s[i00 + c] + (s[i10 + c] - s[i00 + c]) * fx;
+        const bottom = s[i01 + c] + (s[i11 + c] - s[i01 + c]) * fx;
+        d[o + c] = top + (bottom - top) * fy;
+      }
+      d[o + 3] = 255;
+    }
+  }
+  return out;
+}
+
+function canvasOf(w, h) {
+  const c = document.createElement("canvas");
+  c.width = w;
+  c.height = h;
+  return c;
+}
+
+/** The photo's pixels, upright as the camera held it, at full resolution. */
+export async function pixelsOf(blob) {
+  const bmp = await createImageBitmap(blob, { imageOrientation: "from-image" });
+  const c = canvasOf(bmp.width, bmp.height);
+  const ctx = c.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bmp, 0, 0);
+  return { canvas: c, bitmap: bmp, image: ctx.getImageData(0, 0, c.width, c.height) };
+}
+
+/** A word that looks like a status or Windows code, even as OCR misreads it. */
+const CODE_LIKE = /\b(Bad|Good|Uncertain)[\s_.-]?[A-Z][A-Za-z]{3,}|\b[0O8@][xX][0-9A-Za-z]{8}\b|\b(OPC|RPC|CO|E|DISP|REGDB|CLASS)_[A-Z_]{3,}|\b[0-9A-F]{8}\b/;
+
+/** The recognised lines worth offering: trimmed, with some letters, at most eight. */
+export function usefulLines(text) {
+  return text.split("\n")
+    .map((l) => l.replace(/\s+/g, " ").trim())
+    .filter((l) => l.length >= 3 && /[A-Za-z]{2}/.test(l))
+    .slice(0, 8);
+}
+
+/** The line to search for: the first that holds a code, else the longest. */
+export function pickQuery(lines) {
+  const coded = lines.find((l) => CODE_LIKE.test(l));
+  if (coded) return coded;
+  return lines.reduce((a, b) => (b.length > a.length ? b : a), "");
+}
+
+/**
+ * Reads a photo: `region` (a box in photo pixels the tech drew) skips the screen detection.
+ * Returns the lines, the query, whether the screen was found and straightened, the straightened
+ * image as a canvas, and the time each stage took.
+ */
+export async function readPhoto(blob, { region = null, onProgress = null } = {}) {
+  const t0 = performance.now();
+  const ready = startEngine(onProgress);
+  const { image, bitmap } = await pixelsOf(blob);
+  const t1 = performance.now();
+  let quad = null;
+  if (region) {
+    quad = [[region.x, region.y], [region.x + region.w, region.y], [region.x + region.w, region.y + region.h], [region.x, region.y + region.h]];
+  } else {
+    const scale = Math.min(1, DETECT_MAX / Math.max(image.width, image.height));
+    const small = canvasOf(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
+    const sctx = small.getContext("2d", { willReadFrequently: true });
+    sctx.drawImage(bitmap, 0, 0, small.width, small.height);
+    const found = findScreen(sctx.getImageData(0, 0, small.width, small.height), small.width, small.height);
+    if (found) quad = found.map(([x, y]) => [x / scale, y / scale]);
+  }
+  const straight = quad ? straighten(image, quad) : null;
+  const crop = straight || image;
+  const canvas = canvasOf(crop.width, crop.height);
+  canvas.getContext("2d").putImageData(crop, 0, 0);
+  const t2 = performance.now();
+  const worker = await ready;
+  const t3 = performance.now();
+  const { data } = await worker.recognize(canvas);
+  const t4 = performance.now();
+  const lines = usefulLines(data.text || "");
+  return {
+    lines,
+    query: pickQuery(lines),
+    straightened: Boolean(straight),
+    canvas,
+    timings: { decode: t1 - t0, straighten: t2 - t1, engineWait: t3 - t2, ocr: t4 - t3, total: t4 - t0 },
+  };
+}
