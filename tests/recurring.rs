@@ -414,3 +414,53 @@ async fn only_people_who_may_read_cases_see_recurrences() {
         .expect("request");
     assert_eq!(res.status().as_u16(), 303);
 }
+
+#[tokio::test]
+async fn pasted_log_lines_recur_whatever_their_timestamps_and_a_code_in_any_notation() {
+    let app = spawn_app().await;
+    let lines = [
+        "2026-11-30 02:14:07 Drive DC bus low",
+        "2026-11-28 19:01:44.120 drive DC bus low",
+        "[ERROR] Drive DC bus  low",
+    ];
+    for (i, alarm) in lines.into_iter().enumerate() {
+        file_ago(
+            &app,
+            &format!("log-{i}"),
+            (i as i64 + 1) * 3600,
+            case(alarm, "Cell 3", "", "not_fixed"),
+        )
+        .await;
+    }
+    let codes = [
+        "status 0x800A0000 on GW-2",
+        "Bad_Timeout",
+        "UA_STATUSCODE_BADTIMEOUT",
+    ];
+    for (i, alarm) in codes.into_iter().enumerate() {
+        file_ago(
+            &app,
+            &format!("code-{i}"),
+            DAY + i as i64,
+            case(alarm, "Cell 3", "", "not_fixed"),
+        )
+        .await;
+    }
+    let found = groups(&app, "").await;
+    let seen: Vec<(&str, i64)> = found
+        .iter()
+        .map(|g| {
+            (
+                g["alarm"].as_str().expect("alarm"),
+                g["count"].as_i64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("2026-11-30 02:14:07 Drive DC bus low", 3),
+            ("status 0x800A0000 on GW-2", 3)
+        ]
+    );
+}

@@ -54,8 +54,8 @@ impl Window {
     }
 }
 
-/// The key cases are grouped under. Techs paste alarms with stray spaces, line breaks from the
-/// HMI's wrapping and varying capitals, so those differences must not split a group.
+/// How places and fixes are compared. Techs type them with stray spaces and varying capitals,
+/// so those differences must not split a group.
 pub fn normalise(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
@@ -176,8 +176,10 @@ pub fn group(rows: Vec<Row>, min: u32) -> Vec<Group> {
     let mut order: Vec<[String; 5]> = Vec::new();
     let mut by_key: HashMap<[String; 5], Vec<Row>> = HashMap::new();
     for r in rows {
+        // The alarm key "Seen before" uses: one code in any notation is one alarm, and a pasted
+        // log line's timestamp, different on every sighting, does not split a group.
         let key = [
-            normalise(&r.verbatim_alarm),
+            super::similar::alarm_key(&r.verbatim_alarm),
             normalise(&r.site),
             normalise(&r.line),
             normalise(&r.cell),
@@ -314,6 +316,59 @@ mod tests {
         );
         assert!(g.fixes[0].held);
         assert!(!g.fixes[1].held);
+    }
+
+    #[test]
+    fn log_timestamps_do_not_split_a_group_and_one_code_is_one_alarm() {
+        let rows = vec![
+            row(
+                1,
+                "2026-11-30 02:14:07 Drive DC bus low",
+                "Cell 4",
+                "",
+                Outcome::NotFixed,
+            ),
+            row(
+                2,
+                "2026-11-29 19:01:44 drive dc bus low",
+                "Cell 4",
+                "",
+                Outcome::NotFixed,
+            ),
+            row(
+                3,
+                "[ERROR] Drive DC bus low",
+                "Cell 4",
+                "",
+                Outcome::NotFixed,
+            ),
+            row(
+                4,
+                "status 0x800A0000 on GW-2",
+                "Cell 4",
+                "",
+                Outcome::NotFixed,
+            ),
+            row(5, "Bad_Timeout", "Cell 4", "", Outcome::NotFixed),
+            row(
+                6,
+                "OpcUa_BadTimeout from the stack",
+                "Cell 4",
+                "",
+                Outcome::NotFixed,
+            ),
+            row(7, "Drive DC bus high", "Cell 4", "", Outcome::NotFixed),
+        ];
+        let groups = group(rows, 3);
+        let counts: Vec<(&str, usize)> =
+            groups.iter().map(|g| (g.alarm.as_str(), g.count)).collect();
+        assert_eq!(
+            counts,
+            vec![
+                ("2026-11-30 02:14:07 Drive DC bus low", 3),
+                ("status 0x800A0000 on GW-2", 3),
+            ]
+        );
     }
 
     #[test]
