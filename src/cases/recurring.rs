@@ -150,6 +150,8 @@ pub struct Row {
     pub cell: String,
     pub asset: String,
     pub verbatim_alarm: String,
+    /// As stored at filing; NULL on a row the start-up backfill has not reached yet.
+    pub alarm_key: Option<String>,
     pub fix_applied: String,
     pub outcome: Outcome,
 }
@@ -157,8 +159,8 @@ pub struct Row {
 /// The recurring groups as of `now`, newest (by latest case) first.
 pub async fn find(db: &Db, w: &Window, now: Timestamp) -> Result<Vec<Group>, sqlx::Error> {
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT id, created_at, guide, site, line, cell, asset, verbatim_alarm, fix_applied, \
-         outcome FROM cases WHERE created_at >= ",
+        "SELECT id, created_at, guide, site, line, cell, asset, verbatim_alarm, alarm_key, \
+         fix_applied, outcome FROM cases WHERE created_at >= ",
     );
     q.push_bind(w.since(now))
         .push(" AND created_at <= ")
@@ -179,7 +181,9 @@ pub fn group(rows: Vec<Row>, min: u32) -> Vec<Group> {
         // The alarm key "Seen before" uses: one code in any notation is one alarm, and a pasted
         // log line's timestamp, different on every sighting, does not split a group.
         let key = [
-            super::similar::alarm_key(&r.verbatim_alarm),
+            r.alarm_key
+                .clone()
+                .unwrap_or_else(|| super::similar::alarm_key(&r.verbatim_alarm)),
             normalise(&r.site),
             normalise(&r.line),
             normalise(&r.cell),
@@ -277,6 +281,7 @@ mod tests {
             cell: cell.into(),
             asset: String::new(),
             verbatim_alarm: alarm.into(),
+            alarm_key: None,
             fix_applied: fix.into(),
             outcome,
         }
