@@ -196,7 +196,8 @@ pub struct FrameAncestors(pub String);
 
 /// The policy every page's scripts, styles and frames live under. No inline script anywhere;
 /// inline style attributes stay allowed for table alignment in guides.
-const CSP_BASE: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+const CSP_BASE: &str =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; object-src 'none'; \
     base-uri 'self'; form-action 'self'";
 
