@@ -298,17 +298,76 @@ export function pickQuery(lines) {
 }
 
 /**
- * Reads a photo: `region` (a box in photo pixels the tech drew) skips the screen detection.
- * Returns the lines, the query, whether the screen was found and straightened, the straightened
- * image as a canvas, and the time each stage took.
+ * The angle (degrees) that levels the text lines of a canvas: the rotation whose row profile of
+ * text pixels is the most peaked (lines fall into few rows, the gaps between them into others).
  */
-/** Straightens `quad` of the photo (or takes it whole) onto a canvas for OCR. */
-function cropFor(image, quad) {
-  const straight = quad ? straighten(image, quad) : null;
-  const crop = straight || image;
-  const canvas = canvasOf(crop.width, crop.height);
-  canvas.getContext("2d").putImageData(crop, 0, 0);
-  return { canvas, straightened: Boolean(straight) };
+function skewOf(canvas) {
+  const scale = Math.min(1, 400 / canvas.width);
+  const w = Math.max(1, Math.round(canvas.width * scale)), h = Math.max(1, Math.round(canvas.height * scale));
+  const small = canvasOf(w, h);
+  const ctx = small.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(canvas, 0, 0, w, h);
+  const lum = luminance(ctx.getImageData(0, 0, w, h).data, w * h);
+  const t = otsu(lum);
+  let dark = 0;
+  for (let i = 0; i < lum.length; i++) if (lum[i] <= t) dark++;
+  // Text is the smaller class, whatever its colour.
+  const textIsDark = dark < lum.length / 2;
+  const xs = [], ys = [];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if ((lum[y * w + x] <= t) === textIsDark) { xs.push(x - w / 2); ys.push(y - h / 2); }
+    }
+  }
+  let best = 0, bestScore = -1;
+  const diag = Math.ceil(Math.hypot(w, h));
+  for (let deg = -15; deg <= 15; deg += 0.5) {
+    const r = (deg * Math.PI) / 180, sin = Math.sin(r), cos = Math.cos(r);
+    const rows = new Float64Array(diag * 2 + 2);
+    for (let i = 0; i < xs.length; i++) rows[Math.round(ys[i] * cos - xs[i] * sin) + diag]++;
+    let score = 0;
+    for (let i = 0; i < rows.length; i++) score += rows[i] * rows[i];
+    if (score > bestScore) { bestScore = score; best = deg; }
+  }
+  return best;
+}
+
+/** The canvas turned by `deg` degrees about its centre, on a canvas that holds all of it. */
+function rotated(canvas, deg) {
+  const r = (deg * Math.PI) / 180;
+  const w = Math.ceil(Math.abs(canvas.width * Math.cos(r)) + Math.abs(canvas.height * Math.sin(r)));
+  const h = Math.ceil(Math.abs(canvas.width * Math.sin(r)) + Math.abs(canvas.height * Math.cos(r)));
+  const out = canvasOf(w, h);
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, w, h);
+  ctx.translate(w / 2, h / 2);
+  ctx.rotate(r);
+  ctx.drawImage(canvas, -canvas.width / 2, -canvas.height / 2);
+  return out;
+}
+
+/**
+ * Straightens `quad` of the photo onto a canvas for OCR. A box the tech drew is cut out upright
+ * and levelled by the slant of its text lines, as is the whole photo when no screen was found.
+ */
+function cropFor(image, quad, drawn) {
+  const straight = quad && !drawn ? straighten(image, quad) : null;
+  if (straight) {
+    const canvas = canvasOf(straight.width, straight.height);
+    canvas.getContext("2d").putImageData(straight, 0, 0);
+    return { canvas, straightened: true };
+  }
+  let canvas = canvasOf(image.width, image.height);
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  if (quad) {
+    const [x0, y0] = quad[0], [x1, y1] = quad[2];
+    const cut = canvasOf(Math.max(1, Math.round(x1 - x0)), Math.max(1, Math.round(y1 - y0)));
+    cut.getContext("2d").drawImage(canvas, x0, y0, x1 - x0, y1 - y0, 0, 0, cut.width, cut.height);
+    canvas = cut;
+  }
+  const deg = skewOf(canvas);
+  return { canvas: deg ? rotated(canvas, -deg) : canvas, straightened: false };
 }
 
 /**
@@ -344,7 +403,7 @@ export async function readPhoto(blob, { region = null, onProgress = null } = {})
   let straightenMs = t2 - t1;
   for (const quad of quads) {
     const s0 = performance.now();
-    const { canvas, straightened } = cropFor(image, quad);
+    const { canvas, straightened } = cropFor(image, quad, Boolean(region));
     straightenMs += performance.now() - s0;
     const { data } = await worker.recognize(canvas);
     const lines = usefulLines(data.text || "");
