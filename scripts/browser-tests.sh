@@ -5,9 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+# The synthetic alarm photos of the photo-search test are drawn in these fonts.
+need=""
+command -v chromium >/dev/null 2>&1 || need="chromium"
+for font in fonts-dejavu-core fonts-dejavu-extra fonts-liberation; do
+  dpkg -s "$font" >/dev/null 2>&1 || need="$need $font"
+done
+if [ -n "$need" ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --release --locked

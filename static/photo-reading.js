@@ -6,7 +6,7 @@
 
 const HERE = new URL(".", import.meta.url).href;
 /** Longest side of the copy the screen is looked for in. */
-const DETECT_MAX = 420;
+const DETECT_MAX = 560;
 /** Widest straightened crop handed to OCR: wider only costs time. */
 const OCR_MAX_WIDTH = 2000;
 
@@ -40,7 +40,7 @@ export function startEngine(onProgress) {
         logger: (m) => { if (onProgress && m.status === "recognizing text") onProgress(m.progress); },
       });
       // Mode 6: one uniform block of text. The automatic mode splits a banner into columns.
-      await worker.setParameters({ tessedit_pageseg_mode: "6", preserve_interword_spaces: "1" });
+      await worker.setParameters({ tessedit_pageseg_mode: "6", preserve_interword_spaces: "1", thresholding_method: "2" });
       return worker;
     });
     engine.catch(() => { engine = null; });
@@ -52,6 +52,93 @@ function luminance(data, n) {
   const lum = new Uint8ClampedArray(n);
   for (let i = 0, j = 0; i < n; i++, j += 4) lum[i] = (data[j] * 77 + data[j + 1] * 150 + data[j + 2] * 29) >> 8;
   return lum;
+}
+
+/** Neighbouring pixels this close in colour (sum of channel differences) are one surface. */
+const SAME_SURFACE = 12;
+/** A brightness step this large between neighbours is an edge (of a character, mostly). */
+const EDGE_STEP = 48;
+
+/**
+ * The four corners of the screen in a small copy of the photo, or null. Pixels are joined into
+ * surfaces where neighbours differ little in colour, so a wall's smooth gradient stays one
+ * surface and a screen's border stops it. The screen is the surface, not the background around
+ * the picture, that fills most of its outline and holds the most character edges for its size;
+ * its corners are the extreme points along the two diagonals (enough for tilts up to ~20°).
+ */
+export function findScreen(img, w, h) {
+  const n = w * h, d = img.data;
+  const lum = luminance(d, n);
+  // Character edges, counted per outline through a summed-area table.
+  const sat = new Float64Array((w + 1) * (h + 1));
+  for (let y = 0; y < h; y++) {
+    let row = 0;
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      const edge = (x + 1 < w && Math.abs(lum[p] - lum[p + 1]) > EDGE_STEP) || (y + 1 < h && Math.abs(lum[p] - lum[p + w]) > EDGE_STEP);
+      row += edge ? 1 : 0;
+      sat[(y + 1) * (w + 1) + x + 1] = sat[y * (w + 1) + x + 1] + row;
+    }
+  }
+  const edgesIn = (x0, y0, x1, y1) => sat[(y1 + 1) * (w + 1) + x1 + 1] - sat[y0 * (w + 1) + x1 + 1] - sat[(y1 + 1) * (w + 1) + x0] + sat[y0 * (w + 1) + x0];
+  const close = (p, q) => Math.abs(d[p * 4] - d[q * 4]) + Math.abs(d[p * 4 + 1] - d[q * 4 + 1]) + Math.abs(d[p * 4 + 2] - d[q * 4 + 2]) <= SAME_SURFACE;
+  const seen = new Uint8Array(n);
+  const stack = new Int32Array(n);
+  const found = [];
+  for (let start = 0; start < n; start++) {
+    if (seen[start]) continue;
+    let top = 0, area = 0;
+    let minX = w, maxX = 0, minY = h, maxY = 0;
+    let tl = [0, 0, Infinity], tr = [0, 0, -Infinity], br = [0, 0, -Infinity], bl = [0, 0, -Infinity];
+    stack[top++] = start;
+    seen[start] = 1;
+    while (top) {
+      const p = stack[--top];
+      const x = p % w, y = (p / w) | 0;
+      area++;
+      if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
+      if (x + y < tl[2]) tl = [x, y, x + y];
+      if (x - y > tr[2]) tr = [x, y, x - y];
+      if (x + y > br[2]) br = [x, y, x + y];
+      if (y - x > bl[2]) bl = [x, y, y - x];
+      if (x > 0 && !seen[p - 1] && close(p, p - 1)) { seen[p - 1] = 1; stack[top++] = p - 1; }
+      if (x < w - 1 && !seen[p + 1] && close(p, p + 1)) { seen[p + 1] = 1; stack[top++] = p + 1; }
+      if (y > 0 && !seen[p - w] && close(p, p - w)) { seen[p - w] = 1; stack[top++] = p - w; }
+      if (y < h - 1 && !seen[p + w] && close(p, p + w)) { seen[p + w] = 1; stack[top++] = p + w; }
+    }
+    const share = area / n;
+    if (share < 0.015 || share > 0.9) continue;
+    const borders = (minX === 0) + (maxX === w - 1) + (minY === 0) + (maxY === h - 1);
+    if (borders >= 3) continue;
+    const quad = [tl, tr, br, bl];
+    // How much of the quadrilateral its corners span the surface fills: a tilted screen fills
+    // its own quad, not its upright bounding box.
+    let twice = 0;
+    for (let i = 0; i < 4; i++) twice += quad[i][0] * quad[(i + 1) % 4][1] - quad[(i + 1) % 4][0] * quad[i][1];
+    const fill = area / Math.max(1, Math.abs(twice) / 2);
+    const box = (maxX - minX + 1) * (maxY - minY + 1);
+    const density = edgesIn(minX, minY, maxX, maxY) / box;
+    if (fill < 0.6 || density < 0.01) continue;
+    found.push({ score: area * fill * density, minX, maxX, minY, maxY, corners: [tl, tr, br, bl].map(([x, y]) => [x, y]) });
+  }
+  if (!found.length) return null;
+  found.sort((a, b) => b.score - a.score);
+  // A header bar, or the part of a screen under glare, is a surface of its own: surfaces that
+  // touch the best one's outline are the same screen, and their corners join.
+  const best = found[0];
+  const padX = (best.maxX - best.minX) * 0.1, padY = (best.maxY - best.minY) * 0.35;
+  const corners = best.corners.map((c) => c.slice());
+  for (const other of found.slice(1)) {
+    const touches = other.minX <= best.maxX + padX && other.maxX >= best.minX - padX &&
+      other.minY <= best.maxY + padY && other.maxY >= best.minY - padY;
+    if (!touches) continue;
+    const [tl, tr, br, bl] = other.corners;
+    if (tl[0] + tl[1] < corners[0][0] + corners[0][1]) corners[0] = tl.slice();
+    if (tr[0] - tr[1] > corners[1][0] - corners[1][1]) corners[1] = tr.slice();
+    if (br[0] + br[1] > corners[2][0] + corners[2][1]) corners[2] = br.slice();
+    if (bl[1] - bl[0] > corners[3][1] - corners[3][0]) corners[3] = bl.slice();
+  }
+  return corners;
 }
 
 function otsu(lum) {
@@ -74,11 +161,11 @@ function otsu(lum) {
 }
 
 /**
- * The four corners of the screen in a small copy of the photo, or null: the largest region of
- * one brightness class (after Otsu's threshold) that is not the surrounding background, with its
- * corners taken as the extreme points along the two diagonals (enough for tilts up to ~20°).
+ * A second guess at the screen's corners, for screens whose colour chains into their
+ * surroundings: the largest region of one brightness class (after Otsu's threshold) that is not
+ * the surrounding background.
  */
-export function findScreen(img, w, h) {
+export function findScreenByBrightness(img, w, h) {
   const lum = luminance(img.data, w * h);
   const t = otsu(lum);
   const label = new Int32Array(w * h).fill(-1);
@@ -211,41 +298,126 @@ export function pickQuery(lines) {
 }
 
 /**
+ * The angle (degrees) that levels the text lines of a canvas: the rotation whose row profile of
+ * text pixels is the most peaked (lines fall into few rows, the gaps between them into others).
+ */
+function skewOf(canvas) {
+  const scale = Math.min(1, 400 / canvas.width);
+  const w = Math.max(1, Math.round(canvas.width * scale)), h = Math.max(1, Math.round(canvas.height * scale));
+  const small = canvasOf(w, h);
+  const ctx = small.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(canvas, 0, 0, w, h);
+  const lum = luminance(ctx.getImageData(0, 0, w, h).data, w * h);
+  const t = otsu(lum);
+  let dark = 0;
+  for (let i = 0; i < lum.length; i++) if (lum[i] <= t) dark++;
+  // Text is the smaller class, whatever its colour.
+  const textIsDark = dark < lum.length / 2;
+  const xs = [], ys = [];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if ((lum[y * w + x] <= t) === textIsDark) { xs.push(x - w / 2); ys.push(y - h / 2); }
+    }
+  }
+  let best = 0, bestScore = -1;
+  const diag = Math.ceil(Math.hypot(w, h));
+  for (let deg = -15; deg <= 15; deg += 0.5) {
+    const r = (deg * Math.PI) / 180, sin = Math.sin(r), cos = Math.cos(r);
+    const rows = new Float64Array(diag * 2 + 2);
+    for (let i = 0; i < xs.length; i++) rows[Math.round(ys[i] * cos - xs[i] * sin) + diag]++;
+    let score = 0;
+    for (let i = 0; i < rows.length; i++) score += rows[i] * rows[i];
+    if (score > bestScore) { bestScore = score; best = deg; }
+  }
+  return best;
+}
+
+/** The canvas turned by `deg` degrees about its centre, on a canvas that holds all of it. */
+function rotated(canvas, deg) {
+  const r = (deg * Math.PI) / 180;
+  const w = Math.ceil(Math.abs(canvas.width * Math.cos(r)) + Math.abs(canvas.height * Math.sin(r)));
+  const h = Math.ceil(Math.abs(canvas.width * Math.sin(r)) + Math.abs(canvas.height * Math.cos(r)));
+  const out = canvasOf(w, h);
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, w, h);
+  ctx.translate(w / 2, h / 2);
+  ctx.rotate(r);
+  ctx.drawImage(canvas, -canvas.width / 2, -canvas.height / 2);
+  return out;
+}
+
+/**
+ * Straightens `quad` of the photo onto a canvas for OCR. A box the tech drew is cut out upright
+ * and levelled by the slant of its text lines, as is the whole photo when no screen was found.
+ */
+function cropFor(image, quad, drawn) {
+  const straight = quad && !drawn ? straighten(image, quad) : null;
+  if (straight) {
+    const canvas = canvasOf(straight.width, straight.height);
+    canvas.getContext("2d").putImageData(straight, 0, 0);
+    return { canvas, straightened: true };
+  }
+  let canvas = canvasOf(image.width, image.height);
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  if (quad) {
+    const [x0, y0] = quad[0], [x1, y1] = quad[2];
+    const cut = canvasOf(Math.max(1, Math.round(x1 - x0)), Math.max(1, Math.round(y1 - y0)));
+    cut.getContext("2d").drawImage(canvas, x0, y0, x1 - x0, y1 - y0, 0, 0, cut.width, cut.height);
+    canvas = cut;
+  }
+  const deg = skewOf(canvas);
+  return { canvas: deg ? rotated(canvas, -deg) : canvas, straightened: false };
+}
+
+/**
  * Reads a photo: `region` (a box in photo pixels the tech drew) skips the screen detection.
- * Returns the lines, the query, whether the screen was found and straightened, the straightened
- * image as a canvas, and the time each stage took.
+ * Otherwise the screen found by colour is read first; when no line of it looks like a code, the
+ * screen found by brightness, then the whole photo, are read too, and the first reading that
+ * holds a code (else the one with the longest line) wins. Returns the lines, the query, whether
+ * the screen was straightened, the image read, and the time each stage took.
  */
 export async function readPhoto(blob, { region = null, onProgress = null } = {}) {
   const t0 = performance.now();
   const ready = startEngine(onProgress);
   const { image, bitmap } = await pixelsOf(blob);
   const t1 = performance.now();
-  let quad = null;
+  const quads = [];
   if (region) {
-    quad = [[region.x, region.y], [region.x + region.w, region.y], [region.x + region.w, region.y + region.h], [region.x, region.y + region.h]];
+    quads.push([[region.x, region.y], [region.x + region.w, region.y], [region.x + region.w, region.y + region.h], [region.x, region.y + region.h]]);
   } else {
     const scale = Math.min(1, DETECT_MAX / Math.max(image.width, image.height));
     const small = canvasOf(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
     const sctx = small.getContext("2d", { willReadFrequently: true });
     sctx.drawImage(bitmap, 0, 0, small.width, small.height);
-    const found = findScreen(sctx.getImageData(0, 0, small.width, small.height), small.width, small.height);
-    if (found) quad = found.map(([x, y]) => [x / scale, y / scale]);
+    const pixels = sctx.getImageData(0, 0, small.width, small.height);
+    for (const found of [findScreen(pixels, small.width, small.height), findScreenByBrightness(pixels, small.width, small.height)]) {
+      if (found) quads.push(found.map(([x, y]) => [x / scale, y / scale]));
+    }
+    quads.push(null);
   }
-  const straight = quad ? straighten(image, quad) : null;
-  const crop = straight || image;
-  const canvas = canvasOf(crop.width, crop.height);
-  canvas.getContext("2d").putImageData(crop, 0, 0);
   const t2 = performance.now();
   const worker = await ready;
   const t3 = performance.now();
-  const { data } = await worker.recognize(canvas);
+  let best = null;
+  let straightenMs = t2 - t1;
+  for (const quad of quads) {
+    const s0 = performance.now();
+    const { canvas, straightened } = cropFor(image, quad, Boolean(region));
+    straightenMs += performance.now() - s0;
+    const { data } = await worker.recognize(canvas);
+    const lines = usefulLines(data.text || "");
+    const query = pickQuery(lines);
+    const reading = { lines, query, straightened, canvas, coded: CODE_LIKE.test(query) };
+    if (!best || (reading.coded && !best.coded) || (reading.coded === best.coded && query.length > best.query.length)) best = reading;
+    if (best.coded) break;
+  }
   const t4 = performance.now();
-  const lines = usefulLines(data.text || "");
   return {
-    lines,
-    query: pickQuery(lines),
-    straightened: Boolean(straight),
-    canvas,
-    timings: { decode: t1 - t0, straighten: t2 - t1, engineWait: t3 - t2, ocr: t4 - t3, total: t4 - t0 },
+    lines: best.lines,
+    query: best.query,
+    straightened: best.straightened,
+    canvas: best.canvas,
+    timings: { decode: t1 - t0, straighten: straightenMs, engineWait: t3 - t2, ocr: t4 - t3 - (straightenMs - (t2 - t1)), total: t4 - t0 },
   };
 }

@@ -52,7 +52,7 @@ function html(code, rnd) {
   const font = FONTS[Math.floor(rnd() * FONTS.length)];
   const layout = Math.floor(rnd() * 4);
   const { head, rows } = screenLines(code, layout, rnd);
-  const size = 30 + Math.floor(rnd() * 14);
+  const size = 28 + Math.floor(rnd() * 12);
   const sign = () => (rnd() < 0.5 ? -1 : 1);
   // Tilt 5 to 15 degrees, mostly out of the picture plane (the phone held off-axis).
   const tiltX = sign() * (5 + rnd() * 10), tiltY = sign() * (5 + rnd() * 10), roll = sign() * (1 + rnd() * 5);
@@ -67,7 +67,7 @@ function html(code, rnd) {
            display: flex; align-items: center; justify-content: center; perspective: 1400px; }
     .bezel { background: #18181b; padding: 26px; border-radius: 18px; box-shadow: 0 30px 60px rgba(0,0,0,.6);
              transform: rotateX(${tiltX}deg) rotateY(${tiltY}deg) rotateZ(${roll}deg); filter: blur(${blur}px); }
-    .screen { width: 1120px; background: ${palette.screen}; color: ${palette.text}; font-family: "${font}";
+    .screen { width: 1040px; background: ${palette.screen}; color: ${palette.text}; font-family: "${font}";
               font-size: ${size}px; position: relative; overflow: hidden; }
     .head { background: ${palette.head}; padding: 10px 24px; font-weight: 700; font-size: ${Math.round(size * 0.8)}px; }
     .row { padding: 14px 24px; white-space: nowrap; }
@@ -101,4 +101,17 @@ export async function makePhotos(browser, codes, count, seed = 19) {
   }
   await context.close();
   return photos;
+}
+
+// `FAULTBOOK_URL=http://… node alarm-photos.mjs OUT_DIR [COUNT]`: writes the set to look at.
+if (process.argv[1] && import.meta.url === new URL(process.argv[1], "file://").href) {
+  const [{ writeFileSync, mkdirSync }, { launch, BASE }] = await Promise.all([import("node:fs"), import("./helpers.mjs")]);
+  const out = process.argv[2] || "alarm-photos";
+  const browser = await launch();
+  const ctx = await browser.newContext();
+  const { codes } = await (await ctx.request.get(BASE + "/api/status-codes")).json();
+  const listed = codes.filter((c) => c.guides && c.guides.length).map((c) => ({ name: c.name, hex: c.hex, expect: "" }));
+  mkdirSync(out, { recursive: true });
+  for (const p of await makePhotos(browser, listed, Number(process.argv[3] || 40))) writeFileSync(`${out}/${p.name}`, p.jpeg);
+  await browser.close();
 }

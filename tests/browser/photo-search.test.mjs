@@ -66,6 +66,9 @@ test(`photo search: ${PHOTOS} synthetic phone photos, read on the phone, find th
   const t = Date.now();
   await readInPage(page, photos[0]);
   const engineStartMs = Date.now() - t;
+  // From here the phone has no network: reading needs none. (The searches below are the test's
+  // own requests from Node, which the page's network state does not touch.)
+  await context.setOffline(true);
 
   const rows = [];
   for (const photo of photos) {
@@ -80,6 +83,7 @@ test(`photo search: ${PHOTOS} synthetic phone photos, read on the phone, find th
       code: codes.includes(photo.code.name), ocrMs: Math.round(read.timings.ocr), totalMs: Math.round(read.timings.total),
     });
   }
+  await context.setOffline(false);
   await context.close();
 
   const n = rows.length;
@@ -128,6 +132,24 @@ test("photo search: the camera button reads the photo, searches, offers the line
   assert.equal(await page.locator("[data-best-match] a.title").getAttribute("href"), `/guides/${photo.expect}`);
   await page.screenshot({ path: path.join(DOCS, "phone-photo-search.png") });
   assert.deepEqual(posts, [], "the photo is not sent anywhere");
+
+  // The tech marks the alarm row by hand: a box dragged over the photo is read again.
+  await page.getByRole("button", { name: "Mark the alarm row on the photo" }).click();
+  const canvas = page.locator("[data-photo-fix] canvas");
+  await canvas.waitFor();
+  await page.waitForFunction(() => document.querySelector("[data-photo-fix] canvas").width > 0);
+  await canvas.scrollIntoViewIfNeeded();
+  const area = await canvas.boundingBox();
+  const before = page.url();
+  await page.mouse.move(area.x + area.width * 0.12, area.y + area.height * 0.3);
+  await page.mouse.down();
+  await page.mouse.move(area.x + area.width * 0.5, area.y + area.height * 0.5, { steps: 5 });
+  await page.mouse.move(area.x + area.width * 0.88, area.y + area.height * 0.7, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL((url) => url.href !== before && url.pathname === "/search", { timeout: 60000 });
+  assert.equal(await page.locator("[data-best-match] a.title").getAttribute("href"), `/guides/${photo.expect}`,
+    "the row read from the marked box finds the guide");
+  assert.deepEqual(posts, [], "still nothing sent");
 
   // Offline: the engine's files and the search page come from the phone.
   await context.setOffline(true);
