@@ -54,6 +54,40 @@ function luminance(data, n) {
   return lum;
 }
 
+/**
+ * Every connected region of a w x h picture, where `same(p, q)` says whether neighbouring pixels
+ * p and q belong together: its area, outline and the corners of the quadrilateral it spans (the
+ * extreme points along the two diagonals: top-left, top-right, bottom-right, bottom-left).
+ */
+function* regions(w, h, same) {
+  const n = w * h;
+  const seen = new Uint8Array(n);
+  const stack = new Int32Array(n);
+  for (let start = 0; start < n; start++) {
+    if (seen[start]) continue;
+    let top = 0, area = 0;
+    let minX = w, maxX = 0, minY = h, maxY = 0;
+    let tl = [0, 0, Infinity], tr = [0, 0, -Infinity], br = [0, 0, -Infinity], bl = [0, 0, -Infinity];
+    stack[top++] = start;
+    seen[start] = 1;
+    while (top) {
+      const p = stack[--top];
+      const x = p % w, y = (p / w) | 0;
+      area++;
+      if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
+      if (x + y < tl[2]) tl = [x, y, x + y];
+      if (x - y > tr[2]) tr = [x, y, x - y];
+      if (x + y > br[2]) br = [x, y, x + y];
+      if (y - x > bl[2]) bl = [x, y, y - x];
+      if (x > 0 && !seen[p - 1] && same(p, p - 1)) { seen[p - 1] = 1; stack[top++] = p - 1; }
+      if (x < w - 1 && !seen[p + 1] && same(p, p + 1)) { seen[p + 1] = 1; stack[top++] = p + 1; }
+      if (y > 0 && !seen[p - w] && same(p, p - w)) { seen[p - w] = 1; stack[top++] = p - w; }
+      if (y < h - 1 && !seen[p + w] && same(p, p + w)) { seen[p + w] = 1; stack[top++] = p + w; }
+    }
+    yield { area, minX, maxX, minY, maxY, corners: [tl, tr, br, bl].map(([x, y]) => [x, y]) };
+  }
+}
+
 /** Neighbouring pixels this close in colour (sum of channel differences) are one surface. */
 const SAME_SURFACE = 12;
 /** A brightness step this large between neighbours is an edge (of a character, mostly). */
@@ -82,35 +116,13 @@ export function findScreen(img, w, h) {
   }
   const edgesIn = (x0, y0, x1, y1) => sat[(y1 + 1) * (w + 1) + x1 + 1] - sat[y0 * (w + 1) + x1 + 1] - sat[(y1 + 1) * (w + 1) + x0] + sat[y0 * (w + 1) + x0];
   const close = (p, q) => Math.abs(d[p * 4] - d[q * 4]) + Math.abs(d[p * 4 + 1] - d[q * 4 + 1]) + Math.abs(d[p * 4 + 2] - d[q * 4 + 2]) <= SAME_SURFACE;
-  const seen = new Uint8Array(n);
-  const stack = new Int32Array(n);
   const found = [];
-  for (let start = 0; start < n; start++) {
-    if (seen[start]) continue;
-    let top = 0, area = 0;
-    let minX = w, maxX = 0, minY = h, maxY = 0;
-    let tl = [0, 0, Infinity], tr = [0, 0, -Infinity], br = [0, 0, -Infinity], bl = [0, 0, -Infinity];
-    stack[top++] = start;
-    seen[start] = 1;
-    while (top) {
-      const p = stack[--top];
-      const x = p % w, y = (p / w) | 0;
-      area++;
-      if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
-      if (x + y < tl[2]) tl = [x, y, x + y];
-      if (x - y > tr[2]) tr = [x, y, x - y];
-      if (x + y > br[2]) br = [x, y, x + y];
-      if (y - x > bl[2]) bl = [x, y, y - x];
-      if (x > 0 && !seen[p - 1] && close(p, p - 1)) { seen[p - 1] = 1; stack[top++] = p - 1; }
-      if (x < w - 1 && !seen[p + 1] && close(p, p + 1)) { seen[p + 1] = 1; stack[top++] = p + 1; }
-      if (y > 0 && !seen[p - w] && close(p, p - w)) { seen[p - w] = 1; stack[top++] = p - w; }
-      if (y < h - 1 && !seen[p + w] && close(p, p + w)) { seen[p + w] = 1; stack[top++] = p + w; }
-    }
+  for (const { area, minX, maxX, minY, maxY, corners } of regions(w, h, close)) {
     const share = area / n;
     if (share < 0.015 || share > 0.9) continue;
     const borders = (minX === 0) + (maxX === w - 1) + (minY === 0) + (maxY === h - 1);
     if (borders >= 3) continue;
-    const quad = [tl, tr, br, bl];
+    const quad = corners;
     // How much of the quadrilateral its corners span the surface fills: a tilted screen fills
     // its own quad, not its upright bounding box.
     let twice = 0;
@@ -119,7 +131,7 @@ export function findScreen(img, w, h) {
     const box = (maxX - minX + 1) * (maxY - minY + 1);
     const density = edgesIn(minX, minY, maxX, maxY) / box;
     if (fill < 0.6 || density < 0.01) continue;
-    found.push({ score: area * fill * density, minX, maxX, minY, maxY, corners: [tl, tr, br, bl].map(([x, y]) => [x, y]) });
+    found.push({ score: area * fill * density, minX, maxX, minY, maxY, corners });
   }
   if (!found.length) return null;
   found.sort((a, b) => b.score - a.score);
@@ -168,31 +180,8 @@ function otsu(lum) {
 export function findScreenByBrightness(img, w, h) {
   const lum = luminance(img.data, w * h);
   const t = otsu(lum);
-  const label = new Int32Array(w * h).fill(-1);
-  const stack = new Int32Array(w * h);
   let best = null;
-  for (let start = 0; start < w * h; start++) {
-    if (label[start] !== -1) continue;
-    const bright = lum[start] > t;
-    let top = 0, area = 0;
-    let minX = w, maxX = 0, minY = h, maxY = 0;
-    let tl = [0, 0, Infinity], tr = [0, 0, -Infinity], br = [0, 0, -Infinity], bl = [0, 0, -Infinity];
-    stack[top++] = start;
-    label[start] = start;
-    while (top) {
-      const p = stack[--top];
-      const x = p % w, y = (p / w) | 0;
-      area++;
-      if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
-      if (x + y < tl[2]) tl = [x, y, x + y];
-      if (x - y > tr[2]) tr = [x, y, x - y];
-      if (x + y > br[2]) br = [x, y, x + y];
-      if (y - x > bl[2]) bl = [x, y, y - x];
-      const near = [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1];
-      for (const q of near) {
-        if (q >= 0 && label[q] === -1 && (lum[q] > t) === bright) { label[q] = start; stack[top++] = q; }
-      }
-    }
+  for (const { area, minX, maxX, minY, maxY, corners } of regions(w, h, (p, q) => (lum[p] > t) === (lum[q] > t))) {
     const borders = (minX === 0) + (maxX === w - 1) + (minY === 0) + (maxY === h - 1);
     const share = area / (w * h);
     if (borders >= 3 || share < 0.06 || share > 0.92) continue;
@@ -200,7 +189,7 @@ export function findScreenByBrightness(img, w, h) {
     const fill = area / ((maxX - minX + 1) * (maxY - minY + 1));
     if (fill < 0.45) continue;
     const score = area * fill;
-    if (!best || score > best.score) best = { score, corners: [tl, tr, br, bl].map(([x, y]) => [x, y]) };
+    if (!best || score > best.score) best = { score, corners };
   }
   return best ? best.corners : null;
 }

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BASE, PHONE, TECH, assertAccessible, launch, loginQuietly, token } from "./helpers.mjs";
+import { BASE, PHONE, TECH, assertAccessible, fitsWidth, launch, loginQuietly, token } from "./helpers.mjs";
 
 const GUIDE = "/guides/ignition-opcua-subscription-lost";
 const DOCS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "screenshots");
@@ -22,13 +22,6 @@ async function techPage() {
   return { context, page: await context.newPage() };
 }
 
-async function fitsWidth(page, what) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert.ok(scroll <= width, `${what}: ${scroll} px wide in a ${width} px window`);
-}
 
 test("case form: the guide's Verify steps are boxes that survive a reload and reach the case and the guide", async () => {
   const { context, page } = await techPage();

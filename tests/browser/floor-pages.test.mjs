@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  BASE, FIXTURES, PHONE, DESKTOP, TECH, ADMIN, assertAccessible, launch, login, loginQuietly, token,
+  BASE, FIXTURES, PHONE, DESKTOP, TECH, ADMIN, assertAccessible, fitsWidth, launch, login, loginQuietly, token,
 } from "./helpers.mjs";
 
 const GUIDE = "/guides/ignition-opcua-bad-connectionrejected-kepware";
@@ -32,14 +32,6 @@ async function techPage(opts = PHONE_DOC) {
   return { context, page: await context.newPage() };
 }
 
-/** The page never scrolls sideways. */
-async function fitsWidth(page, what) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert.ok(scroll <= width, `${what}: ${scroll} px wide in a ${width} px window`);
-}
 
 /** Sends the case form and waits for the case page. */
 async function sendCase(page) {

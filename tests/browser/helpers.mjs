@@ -116,3 +116,12 @@ export async function assertAccessible(page, name) {
     name,
   );
 }
+
+/** The page never scrolls sideways. */
+export async function fitsWidth(page, what) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  assert.ok(scroll <= width, `${what}: ${scroll} px wide in a ${width} px window`);
+}

@@ -111,7 +111,11 @@ test("photo search: the camera button reads the photo, searches, offers the line
   const context = await browser.newContext(PHONE_DOC);
   const page = await context.newPage();
   const posts = [];
-  page.on("request", (r) => { if (r.method() !== "GET") posts.push(r.url()); });
+  const engineFiles = [];
+  page.on("request", (r) => {
+    if (r.method() !== "GET") posts.push(r.url());
+    if (/\/ocr\/|photo-reading\.js/.test(r.url())) engineFiles.push(r.url());
+  });
   await page.goto(BASE + "/");
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
   await page.reload();
@@ -122,6 +126,7 @@ test("photo search: the camera button reads the photo, searches, offers the line
 
   const button = page.locator("label.camera-button");
   await button.waitFor();
+  assert.deepEqual(engineFiles, [], "pages do not load the OCR engine until the camera button is used");
   const box = await button.boundingBox();
   assert.ok(box.height >= 48 && box.width > 300, `the camera button is large (${box.width} x ${box.height})`);
   await page.setInputFiles("#alarm_photo", { name: "alarm.jpg", mimeType: "image/jpeg", buffer: photo.jpeg });
