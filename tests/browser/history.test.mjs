@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BASE, PHONE, TECH, assertAccessible, csrfToken, launch, login, token } from "./helpers.mjs";
+import { BASE, PHONE, TECH, assertAccessible, csrfToken, fitsWidth, launch, login, token } from "./helpers.mjs";
 
 const GUIDE = "ignition-opcua-bad-connectionrejected-kepware";
 const DOCS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "screenshots");
@@ -57,15 +57,6 @@ async function techPage() {
   const page = await context.newPage();
   await login(page, TECH.user, TECH.password);
   return { context, page };
-}
-
-/** The page never scrolls sideways. */
-async function fitsWidth(page, what) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert.ok(scroll <= width, `${what}: ${scroll} px wide in a ${width} px window`);
 }
 
 test("recurring faults: the group, its fixes and whether one held, on a phone", async () => {
