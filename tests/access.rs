@@ -125,7 +125,7 @@ async fn role_matrix() {
     // A case with a photo to read, edit and close.
     let mut form = reqwest::multipart::Form::new().text(
         "case",
-        json!({"verbatim_alarm": "Bad_ConnectionRejected matrix", "outcome": "fixed", "guide": GUIDE})
+        json!({"verbatim_alarm": "Bad_ConnectionRejected matrix", "outcome": "fixed", "guide": GUIDE, "asset": "PLC-4"})
             .to_string(),
     );
     form = form.part(
@@ -185,6 +185,13 @@ async fn role_matrix() {
         ("GET", format!("/api/cases/{id}"), B::None,               [401, 200, 200, 200, 200, 200, 401]),
         ("GET", "/api/cases/similar?alarm=Bad_ConnectionRejected&cell=C1".into(), B::None,
                                                                    [401, 200, 200, 200, 200, 200, 401]),
+        ("GET", "/cases/recurring".into(), B::None,                [303, 200, 200, 200, 200, 200, 401]),
+        ("GET", "/api/cases/recurring?min=2&days=30".into(), B::None,
+                                                                   [401, 200, 200, 200, 200, 200, 401]),
+        ("GET", "/assets/PLC-4".into(), B::None,                   [303, 200, 200, 200, 200, 200, 401]),
+        ("GET", "/api/assets/PLC-4".into(), B::None,               [401, 200, 200, 200, 200, 200, 401]),
+        ("GET", format!("/assets/PLC-4/diff?to={id}"), B::None,     [303, 200, 200, 200, 200, 200, 401]),
+        ("GET", format!("/api/assets/PLC-4/diff?to={id}"), B::None, [401, 200, 200, 200, 200, 200, 401]),
         ("GET", format!("/photos/{photo}.jpg"), B::None,           [401, 200, 200, 200, 200, 200, 401]),
         ("GET", format!("/photos/{photo}.thumb.jpg"), B::None,     [401, 200, 200, 200, 200, 200, 401]),
         ("GET", "/cases/new".into(), B::None,                      [303, 403, 200, 200, 200, 200, 401]),
