@@ -409,3 +409,41 @@ async fn the_api_takes_verified_steps_and_refuses_them_without_a_guide() {
         .await;
     assert_eq!(plain["verify_checks"], json!([]));
 }
+
+#[tokio::test]
+async fn too_many_or_unreadable_verify_steps_are_refused_and_the_form_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let (tech, csrf) = app.logged_in("tara", Role::Tech).await;
+    let many: Vec<String> = (1..=51).map(|n| n.to_string()).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let res = tech
+        .post(app.url(&format!("/guides/{GUIDE}/cases")))
+        .multipart(verify_form(&csrf, &many))
+        .send()
+        .await
+        .expect("file");
+    assert_eq!(res.status().as_u16(), 400);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("Too many Verify steps were sent."), "{html}");
+    assert!(
+        html.contains("Subscription watchdog timer elapsed</textarea>"),
+        "the alarm is kept"
+    );
+
+    let res = tech
+        .post(app.url(&format!("/guides/{GUIDE}/cases")))
+        .multipart(verify_form(&csrf, &["1", "two"]))
+        .send()
+        .await
+        .expect("file");
+    assert_eq!(res.status().as_u16(), 422);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("`two` is not a step number."), "{html}");
+
+    let (_, list) = app.get_json("/api/cases").await;
+    assert_eq!(
+        list["cases"].as_array().map(Vec::len),
+        Some(0),
+        "nothing filed"
+    );
+}
