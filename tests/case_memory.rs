@@ -239,6 +239,20 @@ fn verify_form(csrf: &str, ticked: &[&str]) -> Form {
     f
 }
 
+/// Sends the guide's case form, with these Verify steps ticked, as this logged-in tech.
+async fn send_verify_form(
+    app: &TestApp,
+    tech: &reqwest::Client,
+    csrf: &str,
+    ticked: &[&str],
+) -> reqwest::Response {
+    tech.post(app.url(&format!("/guides/{GUIDE}/cases")))
+        .multipart(verify_form(csrf, ticked))
+        .send()
+        .await
+        .expect("file")
+}
+
 #[tokio::test]
 async fn the_verify_checklist_goes_from_the_form_to_the_case_and_the_guides_record() {
     let app = spawn_app().await;
@@ -258,12 +272,7 @@ async fn the_verify_checklist_goes_from_the_form_to_the_case_and_the_guides_reco
     );
     assert!(form.contains("<span class=\"stepno\">1.</span> View Details &#62; Client Diagnostics shows a stable subscription count"), "the step's words: {form}");
 
-    let res = tech
-        .post(app.url(&format!("/guides/{GUIDE}/cases")))
-        .multipart(verify_form(&csrf, &["1", "3"]))
-        .send()
-        .await
-        .expect("file");
+    let res = send_verify_form(&app, &tech, &csrf, &["1", "3"]).await;
     assert_eq!(res.status().as_u16(), 303);
     let location = res.headers()["location"]
         .to_str()
@@ -293,12 +302,7 @@ async fn the_verify_checklist_goes_from_the_form_to_the_case_and_the_guides_reco
     assert!(page.contains("<span class=\"visually-hidden\">Not confirmed:</span> <a href=\"/guides/ignition-opcua-subscription-lost#verify-2\">Step 2</a>"));
 
     // A second case ticks only step 1: the guide tallies each step over both.
-    let res = tech
-        .post(app.url(&format!("/guides/{GUIDE}/cases")))
-        .multipart(verify_form(&csrf, &["1"]))
-        .send()
-        .await
-        .expect("file");
+    let res = send_verify_form(&app, &tech, &csrf, &["1"]).await;
     assert_eq!(res.status().as_u16(), 303);
     let (_, guide) = app.get_text(&format!("/guides/{GUIDE}")).await;
     assert!(
@@ -317,12 +321,7 @@ async fn the_verify_checklist_goes_from_the_form_to_the_case_and_the_guides_reco
 async fn a_step_the_guide_lacks_sends_the_form_back_with_the_ticks_and_files_nothing() {
     let app = spawn_app().await;
     let (tech, csrf) = app.logged_in("tess", Role::Tech).await;
-    let res = tech
-        .post(app.url(&format!("/guides/{GUIDE}/cases")))
-        .multipart(verify_form(&csrf, &["2", "9"]))
-        .send()
-        .await
-        .expect("file");
+    let res = send_verify_form(&app, &tech, &csrf, &["2", "9"]).await;
     assert_eq!(res.status().as_u16(), 422);
     let html = res.text().await.expect("html");
     assert!(
@@ -416,12 +415,7 @@ async fn too_many_or_unreadable_verify_steps_are_refused_and_the_form_keeps_what
     let (tech, csrf) = app.logged_in("tara", Role::Tech).await;
     let many: Vec<String> = (1..=51).map(|n| n.to_string()).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    let res = tech
-        .post(app.url(&format!("/guides/{GUIDE}/cases")))
-        .multipart(verify_form(&csrf, &many))
-        .send()
-        .await
-        .expect("file");
+    let res = send_verify_form(&app, &tech, &csrf, &many).await;
     assert_eq!(res.status().as_u16(), 400);
     let html = res.text().await.expect("html");
     assert!(html.contains("Too many Verify steps were sent."), "{html}");
@@ -430,12 +424,7 @@ async fn too_many_or_unreadable_verify_steps_are_refused_and_the_form_keeps_what
         "the alarm is kept"
     );
 
-    let res = tech
-        .post(app.url(&format!("/guides/{GUIDE}/cases")))
-        .multipart(verify_form(&csrf, &["1", "two"]))
-        .send()
-        .await
-        .expect("file");
+    let res = send_verify_form(&app, &tech, &csrf, &["1", "two"]).await;
     assert_eq!(res.status().as_u16(), 422);
     let html = res.text().await.expect("html");
     assert!(html.contains("`two` is not a step number."), "{html}");
