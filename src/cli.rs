@@ -8,7 +8,7 @@ use crate::auth::Role;
 use crate::config::Config;
 use crate::content::{ContentError, Library};
 use crate::search::SearchIndex;
-use crate::startup::{load_library, Application};
+use crate::startup::Application;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, Parser)]
@@ -311,9 +311,9 @@ async fn restore(config: &Config, dir: &std::path::Path, force: bool) -> anyhow:
 
 async fn reindex(config: &Config) -> ExitCode {
     let result = async {
-        let library = load_library(config)?;
         std::fs::create_dir_all(&config.data_dir)?;
         let db = crate::db::connect(&config.database_url()).await?;
+        let library = crate::startup::open_guides(config, &db).await?.current();
         let docs = crate::startup::all_index_docs(&library, &db).await?;
         let dir = config.index_dir();
         let total = docs.len() as u64;

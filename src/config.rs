@@ -58,6 +58,10 @@ pub struct Config {
     /// Database URL (default: sqlite://<data-dir>/faultbook.db).
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Import guide files that change under the content folder while the server runs (a `git
+    /// pull` included); false: only at start.
+    #[arg(long, env = "FAULTBOOK_WATCH_CONTENT", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub watch_content: bool,
     /// Anyone who reaches the server may read guides (true), or only people who log in (false).
     #[arg(long, env = "FAULTBOOK_GUIDES_PUBLIC", default_value_t = true, action = ArgAction::Set, global = true)]
     pub guides_public: bool,

@@ -10,7 +10,8 @@ use crate::auth::store::SessionTimeouts;
 use crate::auth::{AuthService, Policy};
 use crate::cases::{CaseService, PhotoStore};
 use crate::config::Config;
-use crate::content::Library;
+use crate::content::images::GuideImageStore;
+use crate::content::{Guides, Library};
 use crate::db;
 use crate::search::{IndexDoc, OpenOutcome, SearchIndex};
 use crate::web::{self, AppState};
@@ -31,6 +32,36 @@ pub fn load_library(config: &Config) -> anyhow::Result<Library> {
             config.content_dir.display()
         )
     })
+}
+
+/// The guides from the database, after importing what changed in the content folder. On a
+/// first start a broken content folder stops start-up with every fault listed.
+pub async fn open_guides(config: &Config, db: &db::Db) -> anyhow::Result<Guides> {
+    Guides::open(db.clone(), &config.content_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "refusing to start: the guides in {} cannot be loaded",
+                config.content_dir.display()
+            )
+        })
+}
+
+/// Re-indexes the guides whenever they change (a save, a restore, an imported file).
+fn keep_index_in_step(guides: &Guides, search: &SearchIndex) {
+    let mut changes = guides.subscribe();
+    let (guides, search) = (guides.clone(), search.clone());
+    tokio::spawn(async move {
+        while changes.changed().await.is_ok() {
+            let library = guides.current();
+            let index = search.clone();
+            match tokio::task::spawn_blocking(move || index.replace_guides_blocking(&library)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "re-indexing the changed guides failed"),
+                Err(e) => tracing::error!(error = %e, "re-indexing the changed guides stopped"),
+            }
+        }
+    });
 }
 
 /// Every case as the index holds it.
@@ -136,10 +167,11 @@ impl Application {
         // Installed before anything is counted: the recorder drops figures it was not there for.
         crate::telemetry::prometheus::handle();
         check_writable(&config.data_dir)?;
-        let library = load_library(&config)?;
         let db = db::connect_with(&config.database_url(), config.ops.sqlite_synchronous)
             .await
             .context("cannot open the database")?;
+        let guides = open_guides(&config, &db).await?;
+        let library = guides.current();
         db::record_content_load(&db, &library.content_hash, library.all().len()).await?;
         let keyed = crate::cases::similar::backfill_keys(&db).await?;
         if keyed > 0 {
@@ -147,15 +179,24 @@ impl Application {
         }
         tracing::info!(guides = library.all().len(), hash = %&library.content_hash[..12], "guides loaded");
 
-        let library = Arc::new(library);
         let search = open_search_index(&config, library.clone(), db.clone()).await?;
+        keep_index_in_step(&guides, &search);
+        if config.watch_content {
+            match guides.watch_folder() {
+                Ok(_task) => {}
+                Err(e) => tracing::warn!(error = %e, folder = %config.content_dir.display(), "cannot watch the content folder: changed files are imported at the next start"),
+            }
+        }
         let photos = PhotoStore::open(&config.photo_dir()).with_context(|| {
             format!(
                 "cannot create the photo folder {}",
                 config.photo_dir().display()
             )
         })?;
-        let cases = CaseService::new(db.clone(), photos, search.clone(), library.clone());
+        let cases = CaseService::new(db.clone(), photos, search.clone(), guides.clone());
+        let guide_images = GuideImageStore::open(&config.data_dir.join("guide-images"))
+            .context("cannot create the guide image folder")?
+            .with_gate(cases.decodes.clone());
         let removed = cases.clean_orphan_photos().await?;
         if removed > 0 {
             tracing::warn!(
@@ -182,13 +223,14 @@ impl Application {
         )
         .await?;
         let state = AppState {
-            library,
+            guides,
             search,
             cases,
             db,
             config: Arc::new(config.clone()),
             auth,
             hosts: Arc::new(config.served_hosts()),
+            guide_images,
         };
         let listener = TcpListener::bind(config.addr)
             .await

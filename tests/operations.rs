@@ -245,7 +245,7 @@ async fn a_start_catches_the_index_up_with_cases_it_missed() {
     let id = case["id"].as_str().expect("id").to_string();
     // The commit landed but the index write did not (a crash between them, a full disk).
     let index_dir = app.data.path().join("index");
-    let library = app.app_state.library.clone();
+    let library = app.app_state.library();
     tokio::task::spawn_blocking(move || {
         let (index, _) =
             faultbook::search::SearchIndex::open_or_rebuild(&index_dir, &library, Vec::new)

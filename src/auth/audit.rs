@@ -48,6 +48,8 @@ pub enum AuditAction {
     CaseReopen,
     /// The filer's own later addition: a new outcome, a note, photos.
     CaseFollowUp,
+    /// An image uploaded for guides.
+    GuideImageUpload,
 }
 
 impl AuditAction {
@@ -72,6 +74,7 @@ impl AuditAction {
             AuditAction::CaseClose => "case.close",
             AuditAction::CaseReopen => "case.reopen",
             AuditAction::CaseFollowUp => "case.follow_up",
+            AuditAction::GuideImageUpload => "guide.image",
         }
     }
 }

@@ -101,6 +101,10 @@ pub enum Permission {
     EditCases,
     /// The audit log of case actions.
     CaseAudit,
+    /// Writing guides in the browser: edit, new, restore, accept or decline a suggestion.
+    EditGuides,
+    /// Proposing a change to a guide that an editor then accepts or declines.
+    SuggestGuides,
     Admin,
     /// Any logged-in person (the account page).
     Account,
@@ -124,7 +128,10 @@ impl Policy {
             Permission::FileCases => {
                 role >= Some(Role::Tech) || net::any_contains(&self.open_intake, caller.addr)
             }
-            Permission::EditCases | Permission::CaseAudit => role >= Some(Role::Editor),
+            Permission::EditCases | Permission::CaseAudit | Permission::EditGuides => {
+                role >= Some(Role::Editor)
+            }
+            Permission::SuggestGuides => role >= Some(Role::Tech),
             Permission::Admin => role == Some(Role::Admin),
             Permission::Account => role.is_some(),
         }

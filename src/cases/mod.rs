@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::audit::{self, AuditAction, AuditEvent};
 use crate::auth::{Caller, Identity};
-use crate::content::{Library, Platform};
+use crate::content::{Guides, Library, Platform};
 use crate::db::Db;
 use crate::search::{DocKind, IndexDoc, SearchIndex};
 use crate::time::Timestamp;
@@ -263,7 +263,7 @@ pub struct CaseService {
     pub db: Db,
     pub photos: PhotoStore,
     pub search: SearchIndex,
-    pub library: Arc<Library>,
+    pub guides: Guides,
     /// The server-wide limit on photo decodes.
     pub decodes: DecodeGate,
     /// Makes the next filings fail between the photo write and the commit (crash-safety tests;
@@ -299,12 +299,17 @@ pub fn valid_key(key: &str) -> bool {
 }
 
 impl CaseService {
-    pub fn new(db: Db, photos: PhotoStore, search: SearchIndex, library: Arc<Library>) -> Self {
+    /// The guides as they are now.
+    pub fn library(&self) -> Arc<Library> {
+        self.guides.current()
+    }
+
+    pub fn new(db: Db, photos: PhotoStore, search: SearchIndex, guides: Guides) -> Self {
         CaseService {
             db,
             photos,
             search,
-            library,
+            guides,
             decodes: DecodeGate::default(),
             #[cfg(feature = "test-hooks")]
             fail_before_commit: Arc::default(),
@@ -331,10 +336,11 @@ impl CaseService {
 
     /// Parses the fields and the Verify checklist, reporting every fault at once.
     fn check(&self, sub: &Submission) -> Result<(NewCase, Vec<VerifyCheck>), CaseError> {
+        let library = self.library();
         let mut errors = Vec::new();
         let case = sub
             .draft
-            .parse(&self.library)
+            .parse(&library)
             .map_err(|mut e| errors.append(&mut e))
             .ok();
         let slug = match &case {
@@ -342,7 +348,7 @@ impl CaseService {
             None => sub.draft.guide.as_deref(),
         };
         let steps = slug
-            .and_then(|g| self.library.find(g))
+            .and_then(|g| library.find(g))
             .map(|g| g.verify_steps.as_slice())
             .unwrap_or_default();
         let checks = sub
@@ -412,7 +418,7 @@ impl CaseService {
                 // The case is committed: it is acknowledged even if the index cannot take it
                 // now (a full disk, say). The index lag metric shows it, and the next start
                 // catches the index up from the database.
-                if let Err(e) = self.search.upsert(stored.index_doc(&self.library)).await {
+                if let Err(e) = self.search.upsert(stored.index_doc(&self.library())).await {
                     tracing::error!(case = %stored.id, "case saved but not indexed: {e}");
                 }
                 Ok(Filed {
@@ -476,7 +482,7 @@ impl CaseService {
 
     /// Files an unsorted case under a guide (or moves it to another) and re-indexes it.
     pub async fn attach(&self, id: &Uuid, guide: &str) -> Result<Option<Case>, CaseError> {
-        let Some(slug) = self.library.find(guide).map(|g| g.slug.clone()) else {
+        let Some(slug) = self.library().find(guide).map(|g| g.slug.clone()) else {
             return Err(CaseError::Invalid(vec![FieldError {
                 field: "guide",
                 message: format!("There is no guide `{guide}`."),
@@ -488,7 +494,7 @@ impl CaseService {
         let Some(case) = store::get(&self.db, id).await? else {
             return Ok(None);
         };
-        self.search.upsert(case.index_doc(&self.library)).await?;
+        self.search.upsert(case.index_doc(&self.library())).await?;
         Ok(Some(case))
     }
 
@@ -517,7 +523,7 @@ impl CaseService {
         let Some(case) = store::get(&self.db, id).await? else {
             return Ok(None);
         };
-        self.search.upsert(case.index_doc(&self.library)).await?;
+        self.search.upsert(case.index_doc(&self.library())).await?;
         Ok(Some(case))
     }
 

@@ -110,9 +110,17 @@ fn within_size(width: u32, height: u32) -> bool {
     width <= MAX_SIDE && height <= MAX_SIDE && u64::from(width) * u64::from(height) <= MAX_PIXELS
 }
 
-/// Decodes and re-encodes one upload. CPU-heavy: call it on a blocking thread, through
-/// [`DecodeGate`] so that few run at once.
-pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
+/// An upload whose content was sniffed and whose size was checked, decoded but not yet
+/// turned upright.
+struct Decoded {
+    img: DynamicImage,
+    orientation: image::metadata::Orientation,
+    format: ImageFormat,
+}
+
+/// Sniffs the content (never the name), checks the size from the header, and decodes within
+/// the memory limits: the part photos and guide screenshots share.
+fn decode(name: &str, bytes: &[u8]) -> Result<Decoded, PhotoError> {
     if is_heic(bytes) {
         return Err(PhotoError::Heic(name.to_string()));
     }
@@ -124,13 +132,7 @@ pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
     ) {
         return Err(PhotoError::NotAnImage(name.to_string()));
     }
-    let undecodable = |e: image::ImageError| match e {
-        image::ImageError::Limits(_) => PhotoError::Undecodable(
-            name.to_string(),
-            "it needs more memory to decode than this server allows for one photo".into(),
-        ),
-        other => PhotoError::Undecodable(name.to_string(), other.to_string()),
-    };
+    let undecodable = |e: image::ImageError| undecodable(name, e);
     // The memory fence applies while the header is read (PNG text and colour-profile chunks);
     // the size is checked by hand below, so that the answer can name it.
     let mut limits = Limits::default();
@@ -162,13 +164,43 @@ pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
     limits.max_image_height = Some(MAX_SIDE);
     decoder.set_limits(limits).map_err(undecodable)?;
     let orientation = decoder.orientation().map_err(undecodable)?;
-    let mut img = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
-    if img.width().max(img.height()) > STORED_MAX_SIDE {
-        // Area averaging in integers: a filtered resize would hold a float copy of the whole
-        // photo just to shrink it. Shrinking before turning upright keeps the turn's copy small.
-        img = img.thumbnail(STORED_MAX_SIDE, STORED_MAX_SIDE);
+    let img = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+    Ok(Decoded {
+        img,
+        orientation,
+        format,
+    })
+}
+
+fn undecodable(name: &str, e: image::ImageError) -> PhotoError {
+    match e {
+        image::ImageError::Limits(_) => PhotoError::Undecodable(
+            name.to_string(),
+            "it needs more memory to decode than this server allows for one photo".into(),
+        ),
+        other => PhotoError::Undecodable(name.to_string(), other.to_string()),
     }
-    img.apply_orientation(orientation);
+}
+
+impl Decoded {
+    /// Shrunk to `max_side` (area averaging in integers: a filtered resize would hold a float
+    /// copy of the whole image just to shrink it), then turned upright; shrinking first keeps
+    /// the turn's copy small.
+    fn upright(self, max_side: u32) -> DynamicImage {
+        let mut img = self.img;
+        if img.width().max(img.height()) > max_side {
+            img = img.thumbnail(max_side, max_side);
+        }
+        img.apply_orientation(self.orientation);
+        img
+    }
+}
+
+/// Decodes and re-encodes one upload. CPU-heavy: call it on a blocking thread, through
+/// [`DecodeGate`] so that few run at once.
+pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
+    let img = decode(name, bytes)?.upright(STORED_MAX_SIDE);
+    let undecodable = |e: image::ImageError| undecodable(name, e);
     let jpeg = encode_jpeg(&img).map_err(undecodable)?;
     let thumb = encode_jpeg(&img.thumbnail(THUMB_SIDE, THUMB_SIDE)).map_err(undecodable)?;
     Ok(ProcessedPhoto {
@@ -177,6 +209,51 @@ pub fn process(name: &str, bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
         height: img.height(),
         jpeg,
         thumb,
+    })
+}
+
+/// Longest side of a stored screenshot: a 4K screen keeps its text sharp.
+pub const SCREENSHOT_MAX_SIDE: u32 = 3840;
+
+/// A screenshot ready to store: PNG when it came as PNG (or with transparency), else JPEG.
+/// Either way re-encoded from its pixels, so no metadata of the upload survives.
+#[derive(Debug, Clone)]
+pub struct ProcessedScreenshot {
+    pub bytes: Vec<u8>,
+    pub png: bool,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Like [`process`], with the same checks and limits, for pictures of screens: text stays
+/// crisp in a PNG, so PNG stays PNG. No thumbnail. CPU-heavy, like [`process`].
+pub fn process_screenshot(name: &str, bytes: &[u8]) -> Result<ProcessedScreenshot, PhotoError> {
+    let decoded = decode(name, bytes)?;
+    let png = decoded.format == ImageFormat::Png || decoded.img.color().has_alpha();
+    let img = decoded.upright(SCREENSHOT_MAX_SIDE);
+    let undecodable = |e: image::ImageError| undecodable(name, e);
+    let (width, height) = (img.width(), img.height());
+    let bytes = if png {
+        let img = match img {
+            DynamicImage::ImageLuma8(_)
+            | DynamicImage::ImageLumaA8(_)
+            | DynamicImage::ImageRgb8(_)
+            | DynamicImage::ImageRgba8(_) => img,
+            other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.to_rgba8()),
+            other => DynamicImage::ImageRgb8(other.to_rgb8()),
+        };
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png)
+            .map_err(undecodable)?;
+        out.into_inner()
+    } else {
+        encode_jpeg(&img).map_err(undecodable)?
+    };
+    Ok(ProcessedScreenshot {
+        bytes,
+        png,
+        width,
+        height,
     })
 }
 
@@ -252,11 +329,22 @@ impl DecodeGate {
     /// Decodes one upload in a slot. The slot goes with the blocking thread, so it is held
     /// until the decode really ends, even when the request that asked for it is gone.
     async fn process_one(&self, upload: super::Upload) -> Result<ProcessedPhoto, PhotoError> {
-        let slot = self.slot().await?;
         let name = upload.name.clone();
+        self.run(name, move || process(&upload.name, &upload.bytes))
+            .await
+    }
+
+    /// Runs one decode (`work`, of the upload `name`) on a blocking thread in a slot of the
+    /// server-wide limit, as photos are.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        name: String,
+        work: impl FnOnce() -> Result<T, PhotoError> + Send + 'static,
+    ) -> Result<T, PhotoError> {
+        let slot = self.slot().await?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            process(&upload.name, &upload.bytes)
+            work()
         })
         .await
         .unwrap_or_else(|_| Err(PhotoError::Undecodable(name, "the decoder failed".into())))

@@ -327,7 +327,7 @@ fn check_published(
     }
 }
 
-fn list_guide_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ContentError> {
+pub(super) fn list_guide_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, ContentError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ContentError::Io { path, source }

@@ -1,11 +1,20 @@
 //! Guides: loading `content/<platform>/<slug>.md`, front matter, section rules, Markdown rendering.
 
+pub mod compose;
+pub mod export;
 pub mod frontmatter;
 mod guide_file;
+pub mod images;
+mod import;
 mod library;
+mod live;
 pub mod markdown;
+pub mod revisions;
 
+pub use compose::GuideFields;
+pub use import::ImportReport;
 pub use library::{Library, PUBLISHED_FILE, REDIRECTS_FILE};
+pub use live::{Decision, GuideEdit, GuideError, Guides, Intent, Saved};
 
 use std::collections::BTreeMap;
 use std::fmt;

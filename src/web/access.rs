@@ -74,6 +74,7 @@ fn is_safe(method: &Method) -> bool {
 fn wants_machine_answer(path: &str) -> bool {
     path.starts_with("/api/")
         || path.starts_with("/photos/")
+        || path.starts_with("/guides/images")
         || path.ends_with(".csv")
         || path.ends_with(".xml")
 }

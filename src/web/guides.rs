@@ -44,7 +44,7 @@ struct HomePage<'a> {
 
 async fn home(State(state): State<AppState>) -> Result<Response, AppError> {
     let platforms = state
-        .library
+        .library()
         .by_platform()
         .into_iter()
         .map(|(p, g)| PlatformCount {
@@ -55,7 +55,7 @@ async fn home(State(state): State<AppState>) -> Result<Response, AppError> {
         .collect();
     page(&HomePage {
         platforms,
-        latest: state.library.latest(8),
+        latest: state.library().latest(8),
     })
 }
 
@@ -82,9 +82,9 @@ async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let filter = super::parse_platform(q.platform.as_deref())?;
-    let groups = state
-        .library
+    let groups = library
         .by_platform()
         .into_iter()
         .filter(|(p, _)| filter.is_none_or(|f| f == *p))
@@ -300,9 +300,8 @@ struct GuideNotFound<'a> {
 }
 
 /// Guides whose slug shares a word with the missing one, best overlap first.
-fn similar_guides<'a>(state: &'a AppState, words: &[&str]) -> Vec<&'a Guide> {
-    let mut scored: Vec<(usize, &Guide)> = state
-        .library
+fn similar_guides<'a>(library: &'a crate::content::Library, words: &[&str]) -> Vec<&'a Guide> {
+    let mut scored: Vec<(usize, &Guide)> = library
         .all()
         .iter()
         .map(|g| {
@@ -326,9 +325,10 @@ async fn show(
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let embed = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
         .any(|(k, v)| k == "embed" && v == "1");
-    let resolved = state.library.resolve(&slug);
+    let resolved = library.resolve(&slug);
     if let Some(Resolved::Current(guide)) = resolved {
         let canonical = absolute(&state, &headers, &guide.url());
         if embed {
@@ -409,7 +409,7 @@ async fn show(
     let body = GuideNotFound {
         slug: &slug,
         words: words.join(" "),
-        similar: similar_guides(&state, &words),
+        similar: similar_guides(&library, &words),
     }
     .render()?;
     Ok((StatusCode::NOT_FOUND, axum::response::Html(body)).into_response())
@@ -460,7 +460,8 @@ struct SourceLink<'a> {
 }
 
 async fn api_list(State(state): State<AppState>) -> Response {
-    let guides: Vec<GuideSummary> = state.library.all().iter().map(GuideSummary::from).collect();
+    let library = state.library();
+    let guides: Vec<GuideSummary> = library.all().iter().map(GuideSummary::from).collect();
     Json(guides).into_response()
 }
 
@@ -468,7 +469,8 @@ async fn api_show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let g = match state.library.resolve(&slug) {
+    let library = state.library();
+    let g = match library.resolve(&slug) {
         Some(Resolved::Current(g)) => g,
         Some(Resolved::Moved { slug, .. }) => {
             return Ok(moved_permanently(&format!("/api/guides/{slug}")))

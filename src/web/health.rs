@@ -23,8 +23,8 @@ async fn healthz(State(state): State<AppState>, caller: Caller) -> Result<Json<V
         "schema": schema,
     });
     if state.auth.allows(&caller, Permission::ReadGuides) {
-        body["guides"] = json!(state.library.all().len());
-        body["content_hash"] = json!(state.library.content_hash);
+        body["guides"] = json!(state.library().all().len());
+        body["content_hash"] = json!(state.library().content_hash);
     }
     Ok(Json(body))
 }

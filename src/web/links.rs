@@ -38,11 +38,12 @@ fn search_href(q: &str) -> String {
 
 /// The guide that clearly owns an alarm: the only guide listing a recognised status code, or a
 /// search winner well ahead of the runner-up.
-async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a Guide>, AppError> {
+async fn owning_guide(state: &AppState, code: &str) -> Result<Option<Guide>, AppError> {
+    let library = state.library();
     if let Some(sc) = status::table().find_in(code) {
-        let listing = guides_listing(&state.library, sc);
+        let listing = guides_listing(&library, sc);
         if listing.len() == 1 {
-            return Ok(Some(listing[0]));
+            return Ok(Some(listing[0].clone()));
         }
         if listing.len() > 1 {
             return Ok(None);
@@ -50,9 +51,9 @@ async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a 
     }
     // An OPC Classic or Windows code (`0xC0040007`, `OPC_E_UNKNOWNITEMID`, `-2147024891`).
     if let Some(cc) = crate::search::classic::table().find_in(code).first() {
-        let listing = crate::search::classic::guides_listing(&state.library, cc.value);
+        let listing = crate::search::classic::guides_listing(&library, cc.value);
         if listing.len() == 1 {
-            return Ok(Some(listing[0]));
+            return Ok(Some(listing[0].clone()));
         }
         if listing.len() > 1 {
             return Ok(None);
@@ -80,7 +81,7 @@ async fn owning_guide<'a>(state: &'a AppState, code: &str) -> Result<Option<&'a 
         [first, second, ..] if first.score >= 1.5 * second.score => Some(first),
         _ => None,
     };
-    Ok(clear.and_then(|h| state.library.get(&h.id)))
+    Ok(clear.and_then(|h| library.get(&h.id)).cloned())
 }
 
 /// `/alarm/Bad_ConnectionRejected`, `/alarm/0x80AC0000`: 302 to the guide that owns the alarm
@@ -141,10 +142,11 @@ fn image_response(content_type: &'static str, body: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn guide<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, AppError> {
-    state
-        .library
+fn guide(state: &AppState, slug: &str) -> Result<Guide, AppError> {
+    let library = state.library();
+    library
         .find(slug)
+        .cloned()
         .ok_or_else(|| AppError::NotFound(format!("There is no guide `{slug}`.")))
 }
 
@@ -226,10 +228,15 @@ async fn labels(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let param = guide_param(raw.as_deref());
+    let one;
     let chosen: Vec<&Guide> = match &param {
-        Some(slug) => vec![guide(&state, slug)?],
-        None => state.library.all().iter().collect(),
+        Some(slug) => {
+            one = guide(&state, slug)?;
+            vec![&one]
+        }
+        None => library.all().iter().collect(),
     };
     let mut labels = Vec::new();
     // The current slug, so a renamed guide's old slug still shows as chosen.
@@ -269,7 +276,7 @@ async fn labels(
     .collect();
     page(&LabelsPage {
         labels,
-        guides: state.library.choices(),
+        guides: library.choices(),
         guide: chosen_slug,
         place,
     })
@@ -284,7 +291,7 @@ async fn label_qr_png(
     let slug = guide_param(raw.as_deref())
         .ok_or_else(|| AppError::BadRequest("Say which guide: ?guide=<slug>.".into()))?;
     let g = guide(&state, &slug)?;
-    let target = label_target(g, raw.as_deref());
+    let target = label_target(&g, raw.as_deref());
     Ok(image_response(
         "image/png",
         png_of(&absolute(&state, &headers, &target.form_path))?,
@@ -336,7 +343,7 @@ async fn feed(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let mut entries: Vec<FeedEntry> = state
-        .library
+        .library()
         .all()
         .iter()
         .map(|g| FeedEntry {

@@ -6,6 +6,7 @@ mod admin;
 pub mod assets;
 mod cases;
 pub mod error;
+mod guide_images;
 mod guides;
 mod health;
 mod links;
@@ -30,7 +31,8 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{AuthService, Permission};
 use crate::cases::CaseService;
 use crate::config::Config;
-use crate::content::Library;
+use crate::content::images::GuideImageStore;
+use crate::content::{Guides, Library};
 use crate::db::Db;
 use crate::search::SearchIndex;
 pub use error::AppError;
@@ -38,7 +40,7 @@ pub use error::AppError;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub library: Arc<Library>,
+    pub guides: Guides,
     pub search: SearchIndex,
     pub cases: CaseService,
     pub db: Db,
@@ -46,6 +48,15 @@ pub struct AppState {
     pub auth: AuthService,
     /// The host names requests may name in Host and Origin (see `Config::served_hosts`).
     pub hosts: Arc<Vec<String>>,
+    /// Images of guides, uploaded from the editor or imported from `content/images/`.
+    pub guide_images: GuideImageStore,
+}
+
+impl AppState {
+    /// The guides as they are now; hold it for the length of a request.
+    pub fn library(&self) -> Arc<Library> {
+        self.guides.current()
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -92,6 +103,14 @@ pub fn router(state: AppState) -> Router {
         .merge(api(account::api_router()))
         .merge(gate(account::account_router(), Need::both(Account)))
         .merge(gate(admin::router(), Need::both(Admin)))
+        .merge(api(gate(
+            guide_images::upload_router(),
+            Need::both(EditGuides),
+        )))
+        .merge(api(gate(
+            guide_images::read_router(),
+            Need::both(ReadGuides),
+        )))
         .merge(gate(admin::audit_router(), Need::both(CaseAudit)))
         .merge(api(health::router()))
         .merge(metrics::router())

@@ -267,20 +267,21 @@ async fn search_page(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let params = SearchParams::parse(raw.as_deref());
     let platform = params.platform.as_deref().and_then(Platform::parse);
     let unknown_platform = params.platform.clone().filter(|_| platform.is_none());
     let mut outcome = run(&state, &caller, &params, platform, true).await?;
     let card = outcome.status_code.map(|code| StatusCard {
         code,
-        guides: guides_listing(&state.library, code),
+        guides: guides_listing(&library, code),
     });
     let classic_cards = outcome
         .classic_codes
         .iter()
         .map(|&code| ClassicCard {
             code,
-            guides: classic::guides_listing(&state.library, code.value),
+            guides: classic::guides_listing(&library, code.value),
         })
         .collect();
     let platforms = outcome
@@ -341,7 +342,7 @@ fn status_json(c: &StatusCode, guides: Vec<&Guide>) -> StatusJson {
 /// the service worker to keep: offline, the phone explains codes from it.
 async fn status_codes_api(State(state): State<AppState>) -> Json<StatusCodesJson> {
     Json(StatusCodesJson {
-        codes: crate::search::codes_with_guides(&state.library)
+        codes: crate::search::codes_with_guides(&state.library())
             .into_iter()
             .map(|(c, guides)| status_json(c, guides))
             .collect(),
@@ -513,11 +514,11 @@ async fn search_api(
     let outcome = run(&state, &caller, &params, platform, false).await?;
     let status_code = outcome
         .status_code
-        .map(|c| status_json(c, guides_listing(&state.library, c)));
+        .map(|c| status_json(c, guides_listing(&state.library(), c)));
     let classic_codes = outcome
         .classic_codes
         .iter()
-        .map(|c| classic_json(c, classic::guides_listing(&state.library, c.value)))
+        .map(|c| classic_json(c, classic::guides_listing(&state.library(), c.value)))
         .collect();
     let facts = case_facts(&state, &outcome.hits).await?;
     let code_readings = outcome

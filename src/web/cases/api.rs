@@ -96,7 +96,7 @@ pub async fn list(
     State(state): State<AppState>,
     ListParams(q): ListParams,
 ) -> Result<Response, AppError> {
-    let filter = q.filter(&state.library)?;
+    let filter = q.filter(&state.library())?;
     let limit = q.limit();
     let cases = store::list(&state.db, &filter, limit + 1).await?;
     let next = (cases.len() > limit).then(|| cursor_of(&cases[limit - 1]));

@@ -58,6 +58,7 @@ pub async fn submit(
     Path(id): Path<String>,
     sub: FormSubmission,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let case = case_or_404(&state, &id).await?;
     if let Some(fault) = sub.fault {
         return Err(fault.into());
@@ -66,10 +67,10 @@ pub async fn submit(
     if draft.guide.is_none() {
         draft.guide = case.fields.guide.clone();
     }
-    let new = match draft.parse(&state.library) {
+    let new = match draft.parse(&library) {
         Ok(c) => c,
         Err(errors) => {
-            let guide = draft.guide.as_deref().and_then(|g| state.library.find(g));
+            let guide = draft.guide.as_deref().and_then(|g| library.find(g));
             let ctx = FormCtx::editing(&caller, case.id, &state);
             let html = render_form(guide, &draft, "", &errors, None, &ctx)?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());

@@ -13,7 +13,7 @@ pub async fn csv(
     State(state): State<AppState>,
     ListParams(q): ListParams,
 ) -> Result<Response, AppError> {
-    let filter = q.filter(&state.library)?;
+    let filter = q.filter(&state.library())?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

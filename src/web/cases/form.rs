@@ -104,7 +104,7 @@ impl<'a> FormCtx<'a> {
         FormCtx {
             csrf: caller.csrf_token(),
             editing: Some(id),
-            guides: state.library.choices(),
+            guides: state.library().choices(),
             ticked: Vec::new(),
             similar: false,
         }
@@ -198,8 +198,9 @@ impl Prefill {
     }
 }
 
-pub fn guide_or_404<'a>(state: &'a AppState, slug: &str) -> Result<&'a Guide, AppError> {
-    state.library.find(slug).ok_or_else(|| {
+pub fn guide_or_404(state: &AppState, slug: &str) -> Result<Guide, AppError> {
+    let library = state.library();
+    library.find(slug).cloned().ok_or_else(|| {
         AppError::NotFound(format!(
             "There is no guide `{slug}` to file a case against."
         ))
@@ -230,14 +231,14 @@ pub async fn new_for_guide(
     RawQuery(raw): RawQuery,
     Query(prefill): Query<Prefill>,
 ) -> Result<Response, AppError> {
-    if let Some(Resolved::Moved { slug: current, .. }) = state.library.resolve(&slug) {
+    if let Some(Resolved::Moved { slug: current, .. }) = state.library().resolve(&slug) {
         // The query goes along as it came: a label printed years ago keeps its place.
         let q = raw.map(|r| format!("?{r}")).unwrap_or_default();
         return Ok(crate::web::moved_permanently(&format!(
             "/guides/{current}/cases/new{q}"
         )));
     }
-    new_form(&state, Some(guide_or_404(&state, &slug)?), prefill, &caller)
+    new_form(&state, Some(&guide_or_404(&state, &slug)?), prefill, &caller)
 }
 
 pub async fn new_unsorted(
@@ -254,12 +255,13 @@ pub async fn edit(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let case = case_or_404(&state, &id).await?;
     let guide = case
         .fields
         .guide
         .as_deref()
-        .and_then(|g| state.library.find(g));
+        .and_then(|g| library.find(g));
     let html = render_form(
         guide,
         &CaseDraft::from(&case.fields),

@@ -176,11 +176,12 @@ pub struct CaseRow {
 }
 
 pub fn case_row(state: &AppState, c: &Case) -> CaseRow {
+    let library = state.library();
     let guide = c
         .fields
         .guide
         .as_deref()
-        .and_then(|g| state.library.find(g));
+        .and_then(|g| library.find(g));
     CaseRow {
         url: c.url(),
         alarm: c.alarm_line(),
@@ -216,7 +217,7 @@ pub async fn list_page(
 ) -> Result<Response, AppError> {
     let state = &state;
     let q = &q;
-    let filter = q.filter(&state.library)?;
+    let filter = q.filter(&state.library())?;
     let cases = store::list(&state.db, &filter, PAGE_SIZE + 1).await?;
     let total = store::count(
         &state.db,
@@ -248,7 +249,7 @@ pub async fn list_page(
             .map(|o| (o.as_str(), o.label()))
             .collect(),
         platforms: Platform::ALL.map(|p| (p.as_str(), p.label())).to_vec(),
-        guides: state.library.choices(),
+        guides: state.library().choices(),
         csv_href: format!("/cases.csv{}", query_string(kept)),
     })
 }

@@ -77,7 +77,7 @@ impl RecurringQuery {
             "" => None,
             g => Some(
                 state
-                    .library
+                    .library()
                     .find(g)
                     .map(|g| g.slug.clone())
                     .ok_or_else(|| AppError::BadRequest(format!("There is no guide `{g}`.")))?,
@@ -115,7 +115,8 @@ pub struct GroupView {
 }
 
 fn view(state: &AppState, g: Group) -> GroupView {
-    let guide = g.guide.as_deref().and_then(|s| state.library.find(s));
+    let library = state.library();
+    let guide = g.guide.as_deref().and_then(|s| library.find(s));
     GroupView {
         place: g.place(),
         asset_href: (!g.asset.is_empty()).then(|| assets::url(&g.asset)),
@@ -152,13 +153,14 @@ pub async fn page_of_groups(
     State(state): State<AppState>,
     RecurringParams(q): RecurringParams,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let window = q.window(&state)?;
     let groups = recurring::find(&state.db, &window, Timestamp::now()).await?;
     page(&RecurringPage {
         guide_title: window
             .guide
             .as_deref()
-            .and_then(|s| state.library.find(s))
+            .and_then(|s| library.find(s))
             .map(|g| g.front.title.clone()),
         groups: groups.into_iter().map(|g| view(&state, g)).collect(),
         window,
@@ -211,6 +213,7 @@ struct GroupJson<'a> {
 }
 
 fn group_json<'a>(state: &AppState, g: &'a Group) -> GroupJson<'a> {
+    let library = state.library();
     GroupJson {
         alarm: &g.alarm,
         site: &g.site,
@@ -224,7 +227,7 @@ fn group_json<'a>(state: &AppState, g: &'a Group) -> GroupJson<'a> {
         guide: g
             .guide
             .as_deref()
-            .and_then(|s| state.library.find(s))
+            .and_then(|s| library.find(s))
             .map(|guide| GuideJson {
                 slug: guide.slug.clone(),
                 title: guide.front.title.clone(),

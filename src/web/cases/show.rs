@@ -122,6 +122,7 @@ pub fn render(
     case: &Case,
     refused: Option<Refused>,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     let (follow_up_error, follow_up_note) = match refused {
         Some(r) => (Some(r.reason), r.note),
         None => (None, String::new()),
@@ -153,13 +154,13 @@ pub fn render(
             .fields
             .guide
             .as_deref()
-            .and_then(|g| state.library.find(g)),
+            .and_then(|g| library.find(g)),
         outcome_label: case.fields.outcome.label(),
         title: case.title(),
         canonical: absolute(state, headers, &case.url()),
         details: details(case),
         blocks: blocks(case),
-        guides: state.library.choices(),
+        guides: library.choices(),
         can_edit: state.auth.allows(caller, Permission::EditCases),
         csrf: caller.csrf_token().to_string(),
         case,

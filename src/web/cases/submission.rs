@@ -370,6 +370,7 @@ async fn file_from_form(
     guide_slug: Option<String>,
     mut sub: FormSubmission,
 ) -> Result<Response, AppError> {
+    let library = state.library();
     if guide_slug.is_some() {
         sub.draft.guide = guide_slug;
     }
@@ -377,7 +378,7 @@ async fn file_from_form(
         .draft
         .guide
         .as_deref()
-        .and_then(|g| state.library.find(g));
+        .and_then(|g| library.find(g));
     let key = sub
         .key
         .take()
