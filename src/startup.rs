@@ -55,7 +55,8 @@ fn keep_index_in_step(guides: &Guides, search: &SearchIndex) {
         while changes.changed().await.is_ok() {
             let library = guides.current();
             let index = search.clone();
-            match tokio::task::spawn_blocking(move || index.replace_guides_blocking(&library)).await {
+            match tokio::task::spawn_blocking(move || index.replace_guides_blocking(&library)).await
+            {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "re-indexing the changed guides failed"),
                 Err(e) => tracing::error!(error = %e, "re-indexing the changed guides stopped"),
@@ -184,7 +185,9 @@ impl Application {
         if config.watch_content {
             match guides.watch_folder() {
                 Ok(_task) => {}
-                Err(e) => tracing::warn!(error = %e, folder = %config.content_dir.display(), "cannot watch the content folder: changed files are imported at the next start"),
+                Err(e) => {
+                    tracing::warn!(error = %e, folder = %config.content_dir.display(), "cannot watch the content folder: changed files are imported at the next start")
+                }
             }
         }
         let photos = PhotoStore::open(&config.photo_dir()).with_context(|| {

@@ -361,7 +361,10 @@ async fn database_is_sqlite_in_wal_mode_and_records_the_content_load() {
         .expect("query")
         .expect("a content load was recorded");
     assert_eq!(last.content_hash, app.app_state.library().content_hash);
-    assert_eq!(last.guide_count as usize, app.app_state.library().all().len());
+    assert_eq!(
+        last.guide_count as usize,
+        app.app_state.library().all().len()
+    );
     let (status, health) = app.get_json("/healthz").await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");

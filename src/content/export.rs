@@ -56,7 +56,8 @@ pub async fn export(db: &Db, content_dir: &Path, out: &Path) -> Result<ExportRep
     if let Ok(redirects) = std::fs::read_to_string(content_dir.join(REDIRECTS_FILE)) {
         write(REDIRECTS_FILE, redirects.as_bytes())?;
     }
-    let mut published = std::fs::read_to_string(content_dir.join(PUBLISHED_FILE)).unwrap_or_default();
+    let mut published =
+        std::fs::read_to_string(content_dir.join(PUBLISHED_FILE)).unwrap_or_default();
     let listed: std::collections::HashSet<String> = published
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim().to_string())

@@ -107,7 +107,7 @@ impl Level {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FrontMatter {
     pub title: String,
     pub platform: Platform,

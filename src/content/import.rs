@@ -53,10 +53,12 @@ impl Guides {
         let dir = self.content_dir().to_path_buf();
         let files = tokio::task::spawn_blocking(move || read_files(&dir))
             .await
-            .map_err(|e| GuideError::Content(ContentError::Io {
-                path: Default::default(),
-                source: std::io::Error::other(e),
-            }))??;
+            .map_err(|e| {
+                GuideError::Content(ContentError::Io {
+                    path: Default::default(),
+                    source: std::io::Error::other(e),
+                })
+            })??;
         let db = self.db().clone();
         let mut conn = db.acquire().await?;
         let rows = store::guides(&mut conn).await?;
@@ -82,7 +84,11 @@ impl Guides {
             let sha = sha(&bytes);
             let guide = by_path
                 .get(path.as_str())
-                .or_else(|| by_slug.get(slug_of(&path)).filter(|g| g.file_path.is_none()))
+                .or_else(|| {
+                    by_slug
+                        .get(slug_of(&path))
+                        .filter(|g| g.file_path.is_none())
+                })
                 .copied()
                 .cloned();
             if guide.as_ref().and_then(|g| g.file_sha.as_deref()) == Some(sha.as_str()) {
@@ -114,9 +120,9 @@ impl Guides {
                     continue;
                 }
             }
-            let conflict = guide
-                .as_ref()
-                .is_some_and(|g| g.imported_revision.is_some() && g.current_revision != g.imported_revision);
+            let conflict = guide.as_ref().is_some_and(|g| {
+                g.imported_revision.is_some() && g.current_revision != g.imported_revision
+            });
             changed.push(Changed {
                 path,
                 sha,
@@ -136,12 +142,16 @@ impl Guides {
                 .iter()
                 .map(|&i| {
                     let c = &changed[i];
-                    (c.current.as_ref().map(|(p, _)| p.clone()), c.path.clone(), c.text.clone())
+                    (
+                        c.current.as_ref().map(|(p, _)| p.clone()),
+                        c.path.clone(),
+                        c.text.clone(),
+                    )
                 })
                 .collect();
             match self.build(&mut conn, &replace).await {
                 Ok(lib) => candidate = Some(lib),
-                Err(GuideError::Content(ContentError::Invalid(issues))) => {
+                Err(GuideError::Invalid(issues)) => {
                     let before = take.len();
                     let mut named: HashMap<String, Vec<LocatedIssue>> = HashMap::new();
                     for i in &issues {
@@ -228,7 +238,10 @@ impl Guides {
             tracing::warn!(%path, faults = issues.len(), "a changed guide file fails the lint and was not imported");
         }
         if !report.imported.is_empty() {
-            tracing::info!(files = report.imported.len(), "imported changed guide files");
+            tracing::info!(
+                files = report.imported.len(),
+                "imported changed guide files"
+            );
         }
         if !report.conflicts.is_empty() {
             tracing::warn!(files = ?report.conflicts, "guide files changed that were also edited in the browser: kept as conflicts for an editor");
@@ -251,13 +264,14 @@ impl Guides {
     /// The watcher lives as long as the returned task.
     pub fn watch_folder(&self) -> Result<tokio::task::JoinHandle<()>, notify::Error> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            if let Ok(event) = res {
-                if !matches!(event.kind, notify::EventKind::Access(_)) {
-                    let _ = tx.send(());
+        let mut watcher =
+            notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+                if let Ok(event) = res {
+                    if !matches!(event.kind, notify::EventKind::Access(_)) {
+                        let _ = tx.send(());
+                    }
                 }
-            }
-        })?;
+            })?;
         watcher.watch(self.content_dir(), RecursiveMode::Recursive)?;
         let guides = self.clone();
         Ok(tokio::spawn(async move {

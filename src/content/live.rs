@@ -163,7 +163,10 @@ impl Guides {
             .into_iter()
             .map(|(p, t)| (p, t.into_bytes()))
             .collect();
-        Ok(Library::from_parts(sources, redirects, published)?)
+        Library::from_parts(sources, redirects, published).map_err(|e| match e {
+            ContentError::Invalid(issues) => GuideError::Invalid(issues),
+            other => GuideError::Content(other),
+        })
     }
 
     /// `redirects.toml` and the published list (file plus database twin, plus the slugs `replace`
@@ -248,27 +251,8 @@ impl Guides {
                 return Err(GuideError::SlugTaken(new_slug));
             }
         }
-        let mut fields = edit.fields.clone();
         let renamed_from = own_slug.filter(|s| *s != new_slug).map(str::to_owned);
-        if let Some(old) = &renamed_from {
-            // The old slug keeps resolving: it becomes an alias of the new one.
-            if !fields.aliases.contains(old) {
-                fields.aliases.push(old.clone());
-            }
-        }
-        fields.aliases.retain(|a| *a != new_slug);
-        let Some(platform) = Platform::parse(fields.platform.trim()) else {
-            return Err(GuideError::Invalid(vec![LocatedIssue {
-                path: "platform".into(),
-                line: 0,
-                reason: format!(
-                    "choose a platform: one of {}",
-                    Platform::ALL.map(|p| p.as_str()).join(", ")
-                ),
-            }]));
-        };
-        let path = format!("{}/{new_slug}.md", platform.as_str());
-        let text = fields.to_text();
+        let (path, text) = shaped(&edit.fields, renamed_from.as_deref(), &new_slug)?;
         let old_path = current.as_ref().map(|r| r.path.clone());
         let mut tx = db.begin().await?;
         let candidate = self
@@ -319,6 +303,31 @@ impl Guides {
             },
             state,
         })
+    }
+
+    /// The guide an edit would make, checked by the lint against the whole library, without
+    /// saving anything: the editor's preview.
+    pub async fn preview(&self, edit: &GuideEdit) -> Result<super::Guide, GuideError> {
+        let new_slug = edit.new_slug.trim();
+        if !super::is_valid_slug(new_slug) {
+            return Err(GuideError::BadSlug(new_slug.to_string()));
+        }
+        let current = match &edit.slug {
+            Some(slug) => Some(self.current_revision(slug).await?),
+            None => None,
+        };
+        let renamed_from = current
+            .as_ref()
+            .map(|r| r.slug().to_string())
+            .filter(|s| s != new_slug);
+        let (path, text) = shaped(&edit.fields, renamed_from.as_deref(), new_slug)?;
+        let mut conn = self.inner.db.acquire().await?;
+        let old_path = current.map(|r| r.path);
+        let library = self.build(&mut conn, &[(old_path, path, text)]).await?;
+        library
+            .get(new_slug)
+            .cloned()
+            .ok_or_else(|| GuideError::NotFound(new_slug.to_string()))
     }
 
     /// Makes an older revision's text current again, as a new revision. The guide keeps its
@@ -490,6 +499,35 @@ impl Guides {
     pub async fn suggestions_by(&self, author: &str) -> Result<Vec<Revision>, GuideError> {
         Ok(store::suggestions_by(&self.inner.db, author).await?)
     }
+}
+
+/// The file path and text an edit saves: a renamed guide keeps its old slug as an alias.
+fn shaped(
+    fields: &GuideFields,
+    renamed_from: Option<&str>,
+    new_slug: &str,
+) -> Result<(String, String), GuideError> {
+    let mut fields = fields.clone();
+    if let Some(old) = renamed_from {
+        if !fields.aliases.iter().any(|a| a == old) {
+            fields.aliases.push(old.to_string());
+        }
+    }
+    fields.aliases.retain(|a| a != new_slug);
+    let Some(platform) = Platform::parse(fields.platform.trim()) else {
+        return Err(GuideError::Invalid(vec![LocatedIssue {
+            path: "platform".into(),
+            line: 0,
+            reason: format!(
+                "choose a platform: one of {}",
+                Platform::ALL.map(|p| p.as_str()).join(", ")
+            ),
+        }]));
+    };
+    Ok((
+        format!("{}/{new_slug}.md", platform.as_str()),
+        fields.to_text(),
+    ))
 }
 
 /// The slug a `platform/slug.md` path gives.

@@ -183,8 +183,7 @@ fn guide_row(t: GuideTuple) -> GuideRow {
     }
 }
 
-const GUIDE_COLUMNS: &str =
-    "id, slug, current_revision, file_path, file_sha, imported_revision";
+const GUIDE_COLUMNS: &str = "id, slug, current_revision, file_path, file_sha, imported_revision";
 
 pub async fn guide_count(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM guides")
@@ -201,11 +200,12 @@ pub async fn guides(conn: &mut SqliteConnection) -> Result<Vec<GuideRow>, sqlx::
 }
 
 pub async fn guide_by_slug(db: &Db, slug: &str) -> Result<Option<GuideRow>, sqlx::Error> {
-    let row: Option<GuideTuple> =
-        sqlx::query_as(&format!("SELECT {GUIDE_COLUMNS} FROM guides WHERE slug = ?"))
-            .bind(slug)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<GuideTuple> = sqlx::query_as(&format!(
+        "SELECT {GUIDE_COLUMNS} FROM guides WHERE slug = ?"
+    ))
+    .bind(slug)
+    .fetch_optional(db)
+    .await?;
     Ok(row.map(guide_row))
 }
 

@@ -238,7 +238,12 @@ pub async fn new_for_guide(
             "/guides/{current}/cases/new{q}"
         )));
     }
-    new_form(&state, Some(&guide_or_404(&state, &slug)?), prefill, &caller)
+    new_form(
+        &state,
+        Some(&guide_or_404(&state, &slug)?),
+        prefill,
+        &caller,
+    )
 }
 
 pub async fn new_unsorted(
@@ -257,11 +262,7 @@ pub async fn edit(
 ) -> Result<Response, AppError> {
     let library = state.library();
     let case = case_or_404(&state, &id).await?;
-    let guide = case
-        .fields
-        .guide
-        .as_deref()
-        .and_then(|g| library.find(g));
+    let guide = case.fields.guide.as_deref().and_then(|g| library.find(g));
     let html = render_form(
         guide,
         &CaseDraft::from(&case.fields),

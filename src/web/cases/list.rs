@@ -177,11 +177,7 @@ pub struct CaseRow {
 
 pub fn case_row(state: &AppState, c: &Case) -> CaseRow {
     let library = state.library();
-    let guide = c
-        .fields
-        .guide
-        .as_deref()
-        .and_then(|g| library.find(g));
+    let guide = c.fields.guide.as_deref().and_then(|g| library.find(g));
     CaseRow {
         url: c.url(),
         alarm: c.alarm_line(),

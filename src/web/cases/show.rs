@@ -150,11 +150,7 @@ pub fn render(
             .iter()
             .map(|o| (o.as_str(), o.label()))
             .collect(),
-        guide: case
-            .fields
-            .guide
-            .as_deref()
-            .and_then(|g| library.find(g)),
+        guide: case.fields.guide.as_deref().and_then(|g| library.find(g)),
         outcome_label: case.fields.outcome.label(),
         title: case.title(),
         canonical: absolute(state, headers, &case.url()),

@@ -374,11 +374,7 @@ async fn file_from_form(
     if guide_slug.is_some() {
         sub.draft.guide = guide_slug;
     }
-    let guide = sub
-        .draft
-        .guide
-        .as_deref()
-        .and_then(|g| library.find(g));
+    let guide = sub.draft.guide.as_deref().and_then(|g| library.find(g));
     let key = sub
         .key
         .take()
