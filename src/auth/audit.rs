@@ -50,6 +50,14 @@ pub enum AuditAction {
     CaseFollowUp,
     /// An image uploaded for guides.
     GuideImageUpload,
+    GuideNew,
+    GuideSave,
+    GuideRestore,
+    GuideSuggest,
+    /// A suggestion accepted, or a conflicting file text taken.
+    GuideAccept,
+    /// A suggestion declined, or a conflicting file text set aside.
+    GuideDecline,
 }
 
 impl AuditAction {
@@ -75,6 +83,12 @@ impl AuditAction {
             AuditAction::CaseReopen => "case.reopen",
             AuditAction::CaseFollowUp => "case.follow_up",
             AuditAction::GuideImageUpload => "guide.image",
+            AuditAction::GuideNew => "guide.new",
+            AuditAction::GuideSave => "guide.save",
+            AuditAction::GuideRestore => "guide.restore",
+            AuditAction::GuideSuggest => "guide.suggest",
+            AuditAction::GuideAccept => "guide.accept",
+            AuditAction::GuideDecline => "guide.decline",
         }
     }
 }

@@ -545,3 +545,24 @@ pub async fn add_to_case(db: &Db, id: &Uuid, a: &Addition<'_>) -> Result<bool, s
     tx.commit().await?;
     Ok(true)
 }
+
+/// Unsorted cases whose alarm is the same fault as `verbatim` (see `similar::alarm_key`), newest
+/// first: what a new guide made from one of them could take in too.
+pub async fn unsorted_same_alarm(
+    db: &Db,
+    verbatim: &str,
+    except: &Uuid,
+    limit: usize,
+) -> Result<Vec<Case>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM cases WHERE alarm_key = ? AND guide IS NULL AND id <> ? \
+         ORDER BY created_at DESC, id DESC LIMIT ?",
+        *SELECT_LIST
+    );
+    sqlx::query_as::<_, Case>(&sql)
+        .bind(super::similar::alarm_key(verbatim))
+        .bind(except.to_string())
+        .bind(limit as i64)
+        .fetch_all(db)
+        .await
+}

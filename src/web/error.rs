@@ -19,6 +19,7 @@ use crate::auth::AuthError;
 use crate::cases::assets::AssetError;
 use crate::cases::photos::PhotoError;
 use crate::cases::{CaseError, FieldError};
+use crate::content::GuideError;
 use crate::search::SearchError;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,9 @@ pub enum AppError {
     InvalidFields(Vec<FieldError>),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The thing changed since the caller read it (a guide saved by someone else meanwhile).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -69,6 +73,7 @@ impl AppError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -117,6 +122,29 @@ impl From<AuthError> for AppError {
                 AppError::NotFound(e.to_string())
             }
             other => AppError::Unprocessable(other.to_string()),
+        }
+    }
+}
+
+impl From<GuideError> for AppError {
+    fn from(e: GuideError) -> Self {
+        match e {
+            GuideError::NotFound(_) | GuideError::NoRevision(_) => {
+                AppError::NotFound(e.to_string())
+            }
+            GuideError::Invalid(ref issues) => AppError::Unprocessable(format!(
+                "The guide does not pass the lint: {}",
+                issues
+                    .iter()
+                    .map(|i| format!("line {}: {}", i.line, i.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+            GuideError::BadSlug(_) => AppError::Unprocessable(e.to_string()),
+            GuideError::Stale { .. } | GuideError::SlugTaken(_) | GuideError::NotWaiting(_) => {
+                AppError::Conflict(e.to_string())
+            }
+            GuideError::Content(_) | GuideError::Db(_) => AppError::internal(e),
         }
     }
 }

@@ -6,7 +6,10 @@ mod admin;
 pub mod assets;
 mod cases;
 pub mod error;
+mod guide_edit;
+mod guide_history;
 mod guide_images;
+mod guide_review;
 mod guides;
 mod health;
 mod links;
@@ -111,6 +114,20 @@ pub fn router(state: AppState) -> Router {
             guide_images::read_router(),
             Need::both(ReadGuides),
         )))
+        .merge(gate(guide_edit::edit_router(), Need::both(EditGuides)))
+        .merge(gate(
+            guide_edit::suggest_router(),
+            Need::both(SuggestGuides),
+        ))
+        .merge(gate(
+            guide_history::read_router(),
+            Need::both(SuggestGuides),
+        ))
+        .merge(gate(
+            guide_history::restore_router(),
+            Need::both(EditGuides),
+        ))
+        .merge(gate(guide_review::router(), Need::both(EditGuides)))
         .merge(gate(admin::audit_router(), Need::both(CaseAudit)))
         .merge(api(health::router()))
         .merge(metrics::router())
