@@ -48,6 +48,12 @@ pub enum Command {
         /// A new or empty folder.
         dir: std::path::PathBuf,
     },
+    /// Write every current guide, and the images they show, as files under DIR (for example
+    /// a git checkout of `content/`): they pass `faultbook check` and import back unchanged.
+    Export {
+        /// The folder to write into; guide files already there are overwritten.
+        dir: std::path::PathBuf,
+    },
     /// Check a backup and restore it into the data folder (stop the server first).
     Restore {
         dir: std::path::PathBuf,
@@ -103,6 +109,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::User { action } => report(accounts::user(&cli.config, action).await),
         Command::Token { action } => report(accounts::token(&cli.config, action).await),
         Command::Backup { dir } => report(backup(&cli.config, &dir).await),
+        Command::Export { dir } => report(export(&cli.config, &dir).await),
         Command::Restore { dir, force } => report(restore(&cli.config, &dir, force).await),
     }
 }
@@ -364,6 +371,39 @@ async fn serve(config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn export(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let db = crate::db::connect(&config.database_url())
+        .await
+        .context("cannot open the database")?;
+    // The content folder's changes come in first, as they would at the server's start.
+    let guides = crate::startup::open_guides(config, &db).await?;
+    let written = crate::content::export::export(&db, guides.content_dir(), dir).await?;
+    let mut names = Vec::new();
+    for path in &written.paths {
+        let text = std::fs::read_to_string(dir.join(path))
+            .with_context(|| format!("cannot read back {}", dir.join(path).display()))?;
+        for name in crate::content::images::referenced(&text) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let store = crate::content::images::GuideImageStore::open(&config.guide_image_dir())
+        .context("cannot open the guide image folder")?;
+    let images = store
+        .export_to(names.iter().map(String::as_str), dir)
+        .context("cannot export the guide images")?;
+    println!(
+        "{} guides and {images} images written to {}",
+        written.guides,
+        dir.display()
+    );
+    Ok(())
 }
 
 fn check(config: &Config) -> ExitCode {

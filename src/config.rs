@@ -266,6 +266,11 @@ impl Config {
         self.data_dir.join("index")
     }
 
+    /// Images shown in guides, stored by hash (uploaded, or imported from `content/images/`).
+    pub fn guide_image_dir(&self) -> PathBuf {
+        self.data_dir.join("guide-images")
+    }
+
     /// A configuration for a data folder and a content folder, listening on a free loopback
     /// port, everything else as the flags' defaults (and `FAULTBOOK_*` variables) say.
     pub fn for_dirs(data_dir: PathBuf, content_dir: PathBuf) -> Config {

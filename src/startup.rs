@@ -47,6 +47,26 @@ pub async fn open_guides(config: &Config, db: &db::Db) -> anyhow::Result<Guides>
         })
 }
 
+/// Stores the image files of `content/images/` the way uploads are stored (checked, re-encoded,
+/// by hash). A refused file is logged and skipped: a bad screenshot must not stop the plant's
+/// guides from being served.
+async fn import_guide_images(store: &GuideImageStore, content_dir: &std::path::Path) {
+    let store = store.clone();
+    let dir = content_dir.join(crate::content::images::CONTENT_FOLDER);
+    match tokio::task::spawn_blocking(move || store.import_dir(&dir)).await {
+        Ok(Ok(report)) => {
+            for (file, why) in &report.refused {
+                tracing::warn!(file = %file, reason = %why, "an image in the content folder was not imported");
+            }
+            if !report.stored.is_empty() {
+                tracing::info!(images = report.stored.len(), "guide images imported from the content folder");
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the content folder's images"),
+        Err(e) => tracing::warn!(error = %e, "importing the content folder's images stopped"),
+    }
+}
+
 /// Re-indexes the guides whenever they change (a save, a restore, an imported file).
 fn keep_index_in_step(guides: &Guides, search: &SearchIndex) {
     let mut changes = guides.subscribe();
@@ -197,9 +217,10 @@ impl Application {
             )
         })?;
         let cases = CaseService::new(db.clone(), photos, search.clone(), guides.clone());
-        let guide_images = GuideImageStore::open(&config.data_dir.join("guide-images"))
+        let guide_images = GuideImageStore::open(&config.guide_image_dir())
             .context("cannot create the guide image folder")?
             .with_gate(cases.decodes.clone());
+        import_guide_images(&guide_images, &config.content_dir).await;
         let removed = cases.clean_orphan_photos().await?;
         if removed > 0 {
             tracing::warn!(

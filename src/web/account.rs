@@ -288,7 +288,14 @@ struct AccountPage {
     error: Option<String>,
     can_admin: bool,
     can_audit: bool,
+    can_review: bool,
     min_length: usize,
+    /// Guide changes this person suggested, newest first, with the editor's decision.
+    suggestions: Vec<crate::content::revisions::Revision>,
+    /// The browser draft a suggestion just sent made obsolete.
+    clear_draft: Option<String>,
+    /// The suggestion just sent.
+    sent: Option<i64>,
 }
 
 async fn account_page(
@@ -332,12 +339,30 @@ async fn account_page(
         can_audit: state
             .auth
             .allows(caller, crate::auth::Permission::CaseAudit),
+        can_review: state
+            .auth
+            .allows(caller, crate::auth::Permission::EditGuides),
         min_length: password::MIN_LENGTH,
+        suggestions: state.guides.suggestions_by(&caller.actor()).await?,
+        clear_draft: None,
+        sent: None,
     })
 }
 
-async fn account(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
-    page(&account_page(&state, &caller, None, None).await?)
+async fn account(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, AppError> {
+    let mut p = account_page(&state, &caller, None, None).await?;
+    for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match &*k {
+            "clear" if super::guide_review::is_draft_key(&v) => p.clear_draft = Some(v.into()),
+            "saved" => p.sent = v.parse().ok(),
+            _ => {}
+        }
+    }
+    page(&p)
 }
 
 #[derive(Deserialize)]

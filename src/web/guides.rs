@@ -121,6 +121,24 @@ struct GuidePage<'a> {
     file_href: String,
     /// The anchor of the Fix section, when the guide has one.
     fix_id: Option<String>,
+    /// Who changed the guide last, and when.
+    changed: Option<LastChange>,
+    can_edit: bool,
+    can_suggest: bool,
+    /// The revision just saved, when the editor came back here from saving.
+    saved: Option<i64>,
+    /// The browser draft the save made obsolete.
+    clear_draft: Option<String>,
+    /// For editors: suggestions and file changes waiting on this guide.
+    waiting_here: usize,
+    /// For editors: the lint's faults in this guide's file under content/, when it was refused.
+    refused_file: Option<crate::content::revisions::ImportFault>,
+}
+
+struct LastChange {
+    author: String,
+    at: crate::time::Timestamp,
+    revision: i64,
 }
 
 #[derive(Template)]
@@ -366,6 +384,26 @@ async fn show(
         };
         let (intro, body) =
             split_intro(&link_sources(&with_heading_menus(guide, &canonical), guide));
+        let current = state.guides.current_revision(&guide.slug).await?;
+        let can_edit = state.auth.allows(&caller, Permission::EditGuides);
+        let (waiting_here, refused_file) = if can_edit {
+            let waiting = state.guides.waiting().await?;
+            let refused = state.guides.import_faults().await?;
+            (
+                waiting
+                    .iter()
+                    .filter(|r| r.guide_id == current.guide_id)
+                    .count(),
+                refused.into_iter().find(|f| f.path == current.path),
+            )
+        } else {
+            (0, None)
+        };
+        let param = |name: &str| {
+            form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
         return page(&GuidePage {
             intro,
             body,
@@ -396,6 +434,17 @@ async fn show(
                 .find(|s| s.title.eq_ignore_ascii_case("fix"))
                 .map(|s| s.id.clone()),
             canonical,
+            changed: Some(LastChange {
+                author: current.author.clone(),
+                at: current.created_at,
+                revision: current.id,
+            }),
+            can_edit,
+            can_suggest: state.auth.allows(&caller, Permission::SuggestGuides),
+            saved: param("saved").and_then(|v| v.parse().ok()),
+            clear_draft: param("clear").filter(|k| super::guide_review::is_draft_key(k)),
+            waiting_here,
+            refused_file,
         });
     }
     let q = if embed { "?embed=1" } else { "" };

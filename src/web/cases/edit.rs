@@ -34,6 +34,10 @@ async fn edited(
 #[derive(Deserialize)]
 pub struct AttachForm {
     guide: String,
+    /// Where to go after: only the unsorted-cases page of a guide, so the form cannot be used
+    /// to send anyone off the site.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// Files an unsorted case under the guide that fits it.
@@ -45,10 +49,19 @@ pub async fn attach(
 ) -> Result<Response, AppError> {
     let case = case_or_404(&state, &id).await?;
     let result = state.cases.attach(&case.id, form.guide.trim()).await;
-    edited(&state, &caller, &id, result, AuditAction::CaseAttach, |c| {
+    let res = edited(&state, &caller, &id, result, AuditAction::CaseAttach, |c| {
         format!("guide {}", c.fields.guide.as_deref().unwrap_or(""))
     })
-    .await
+    .await?;
+    let back = form.next.as_deref().filter(|n| {
+        n.strip_prefix("/guides/")
+            .and_then(|rest| rest.strip_suffix("/unsorted"))
+            .is_some_and(crate::content::is_valid_slug)
+    });
+    Ok(match back {
+        Some(next) => Redirect::to(next).into_response(),
+        None => res,
+    })
 }
 
 /// An editor's correction: every field as the form sends it; photos stay as they are.
