@@ -237,6 +237,28 @@ struct ErrorPage {
     status: u16,
     reason: String,
     message: String,
+    /// Where a login from this page leads back to.
+    login_next: Option<String>,
+}
+
+/// A 401 page for a browser whose session is gone: a login link that leads back to `next`
+/// (the page the refused form was on), so a draft kept in the browser is there again.
+pub fn login_needed(message: String, next: &str) -> Response {
+    let mut res = AppError::Unauthorized(message.clone()).into_response();
+    let page = ErrorPage {
+        status: 401,
+        reason: "Unauthorized".into(),
+        message,
+        login_next: Some(
+            percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        ),
+    };
+    if let Ok(html) = page.render() {
+        *res.body_mut() = axum::body::Body::from(html);
+        res.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    res
 }
 
 impl IntoResponse for AppError {
@@ -262,6 +284,7 @@ impl IntoResponse for AppError {
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("Error").to_string(),
             message: message.clone(),
+            login_next: None,
         };
         let mut res = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
