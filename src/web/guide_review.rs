@@ -22,6 +22,10 @@ use crate::web::access::CsrfForm;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/guides/review", get(review))
+        .route(
+            "/admin/guides",
+            get(|| async { Redirect::to("/guides/review") }),
+        )
         .route("/guides/{slug}/revisions/{rev}/decision", post(decide))
         .route("/guides/{slug}/unsorted", get(unsorted))
 }
