@@ -59,7 +59,10 @@ async fn import_guide_images(store: &GuideImageStore, content_dir: &std::path::P
                 tracing::warn!(file = %file, reason = %why, "an image in the content folder was not imported");
             }
             if !report.stored.is_empty() {
-                tracing::info!(images = report.stored.len(), "guide images imported from the content folder");
+                tracing::info!(
+                    images = report.stored.len(),
+                    "guide images imported from the content folder"
+                );
             }
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the content folder's images"),

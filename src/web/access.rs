@@ -483,14 +483,9 @@ pub async fn require(
         }
         if !wants_machine_answer(path) {
             // Forms whose page has the same address lead back to it; others to the account.
-            let back = [
-                "/edit",
-                "/suggest",
-                "/guides/new",
-                "/cases/new",
-            ]
-            .iter()
-            .any(|end| path.ends_with(end));
+            let back = ["/edit", "/suggest", "/guides/new", "/cases/new"]
+                .iter()
+                .any(|end| path.ends_with(end));
             return super::error::login_needed(
                 "You are not logged in (or your session ended), so nothing was changed. Log in and send it again.".into(),
                 if back { path } else { "/account" },

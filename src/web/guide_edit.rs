@@ -637,3 +637,52 @@ async fn suggest_save(
 ) -> Result<Response, AppError> {
     save_existing(state, caller, slug, form, Intent::Suggest).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_placed_on_the_field_or_the_body_line_the_editor_sees() {
+        let fields = GuideFields {
+            title: "T".into(),
+            platform: "ignition".into(),
+            alarms: vec!["Bad_Timeout".into()],
+            level: "beginner".into(),
+            minutes: "5".into(),
+            updated: "2026-12-01".into(),
+            body: "Intro.\n\n## Symptom\n\nline three".into(),
+            ..GuideFields::default()
+        };
+        let text = fields.to_text();
+        let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let at = |line| LocatedIssue {
+            path: "ignition/t.md".into(),
+            line,
+            reason: "r".into(),
+        };
+        let placed = place_faults(
+            &text,
+            "ignition/t.md",
+            &[
+                at(line_of("alarms =")),
+                at(line_of("line three")),
+                at(line_of("## Symptom")),
+            ],
+        );
+        let places: Vec<&str> = placed.iter().map(|f| f.place.as_str()).collect();
+        assert_eq!(places, ["Alarms", "Body line 5", "Body line 3"]);
+    }
+
+    #[test]
+    fn a_new_guide_from_a_case_starts_with_every_required_section() {
+        let body = skeleton(None);
+        let mut at = 0;
+        for section in REQUIRED_SECTIONS {
+            let found = body[at..]
+                .find(&format!("## {section}\n"))
+                .unwrap_or_else(|| panic!("{section} missing or out of order"));
+            at += found;
+        }
+    }
+}
