@@ -158,9 +158,9 @@ impl Guides {
                         named.entry(i.path.clone()).or_default().push(i.clone());
                     }
                     take.retain(|&i| !named.contains_key(&changed[i].path));
-                    for i in 0..changed.len() {
-                        if let Some(found) = named.remove(&changed[i].path) {
-                            report.refused.push((changed[i].path.clone(), found));
+                    for c in &changed {
+                        if let Some(found) = named.remove(&c.path) {
+                            report.refused.push((c.path.clone(), found));
                         }
                     }
                     if take.len() == before {

@@ -108,8 +108,7 @@ async fn diff(
         None => {
             let all = state.guides.history(&row.slug).await?;
             all.into_iter()
-                .filter(|r| r.id < to.id && r.state == RevisionState::Published)
-                .next_back()
+                .rfind(|r| r.id < to.id && r.state == RevisionState::Published)
                 .unwrap_or_else(|| to.clone())
         }
     };
