@@ -834,6 +834,15 @@ async fn history_diff_and_restore() {
         "unchanged lines are not marked"
     );
 
+    // Techs read the history but get no Restore button.
+    let (tech, _) = app.logged_in("tess", Role::Tech).await;
+    let tech_history = get(&app, &tech, &format!("/guides/{SUBS}/history")).await;
+    assert_eq!(tech_history.status, 200);
+    assert!(
+        forms_matching(&tech_history.body, r"/restore$").is_empty(),
+        "no Restore button for a tech"
+    );
+
     // Restore the first revision from the history page's button.
     let (restore, _) = forms_matching(
         &history.body,
@@ -903,6 +912,10 @@ async fn a_guide_from_a_case_takes_the_case_and_offers_its_twins() {
     let mut form = open_editor(&app, &alice, &format!("/guides/new?from_case={id}")).await;
     assert_eq!(form.get("alarms"), alarm);
     assert_eq!(form.get("from_case"), id);
+    let new_page = get(&app, &alice, &format!("/guides/new?from_case={id}")).await;
+    assert!(new_page
+        .body
+        .contains(&format!("data-draft-key=\"guide-draft:new:case:{id}\"")));
     let body = form.get("body").to_string();
     let symptom = body.find("## Symptom").expect("Symptom");
     let cause = body.find("## Cause").expect("Cause");
@@ -1016,6 +1029,8 @@ async fn a_suggestion_waits_for_an_editor() {
 
     let mut form = open_editor(&app, &sam, &format!("/guides/{SUBS}/suggest")).await;
     form.replace("body", OLD_STEP, second);
+    // The slug is a hidden field on this form; a suggestion cannot rename even if it is changed.
+    form.set("slug", "renamed-by-a-tech");
     form.set("action", "save");
     assert_eq!(submit(&app, &sam, &form).await.status, 303);
     assert!(!reader_page(&app, SUBS).await.contains(second));
@@ -1033,9 +1048,218 @@ async fn a_suggestion_waits_for_an_editor() {
     assert!(suggestions_on_account(&app, &sam)
         .await
         .contains("accepted"));
+    assert_eq!(
+        get(&app, &app.anon, &format!("/guides/{SUBS}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&app, &app.anon, "/guides/renamed-by-a-tech")
+            .await
+            .status,
+        404,
+        "a suggestion does not rename"
+    );
     // Deciding again is refused.
     let again = decide(&app, &alice, accept, "decline", "").await;
     assert_eq!(again.status, 409);
+
+    // A suggestion made before an editor's save cannot be accepted over it.
+    let third = "Session limit: an idea sent before an edit.";
+    let mut form = open_editor(&app, &sam, &format!("/guides/{SUBS}/suggest")).await;
+    form.replace("body", second, third);
+    form.set("action", "save");
+    assert_eq!(submit(&app, &sam, &form).await.status, 303);
+    let edited = "Session limit: the editor saved this meanwhile.";
+    edit_and_save(&app, &alice, SUBS, |f| f.replace("body", second, edited)).await;
+    let review = get(&app, &alice, "/guides/review").await;
+    let (late, _) = decision_form(&review.body, SUBS).expect("decision form");
+    let refused = decide(&app, &alice, late, "accept", "").await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    let page = reader_page(&app, SUBS).await;
+    assert!(page.contains(edited) && !page.contains(third));
+}
+
+/// The guide page offers each role what it may do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_page_offers_edit_or_suggest_by_role() {
+    let app = spawn_app().await;
+    let (sam, _) = app.logged_in("sam", Role::Tech).await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let (vic, _) = app.logged_in("vic", Role::Viewer).await;
+    let path = format!("/guides/{SUBS}");
+    let edit = format!("href=\"/guides/{SUBS}/edit\"");
+    let history = format!("href=\"/guides/{SUBS}/history\"");
+    let suggest = format!("href=\"/guides/{SUBS}/suggest\"");
+    for (who, client) in [("anonymous", &app.anon), ("viewer", &vic)] {
+        let page = get(&app, client, &path).await.body;
+        assert!(
+            !page.contains(&edit) && !page.contains(&suggest) && !page.contains(&history),
+            "{who} gets no edit links"
+        );
+        assert!(last_change(&page).contains("by content folder"), "{who}");
+    }
+    let page = get(&app, &sam, &path).await.body;
+    assert!(page.contains(&suggest) && page.contains(&history) && !page.contains(&edit));
+    let page = get(&app, &alice, &path).await.body;
+    assert!(page.contains(&edit) && page.contains(&history));
+}
+
+/// Preview renders the guide as it would read without saving; a preview the lint refuses lists
+/// the faults and keeps the text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_renders_without_saving() {
+    let app = spawn_app().await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let new_step = "Session limit: a previewed step.";
+    let mut form = open_editor(&app, &alice, &format!("/guides/{SUBS}/edit")).await;
+    form.replace("body", OLD_STEP, new_step);
+    form.set("action", "preview");
+    let shown = submit(&app, &alice, &form).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let at = shown
+        .body
+        .find("<section class=\"preview\" id=\"preview\"")
+        .or_else(|| shown.body.find("id=\"preview\""))
+        .expect("a preview section");
+    let preview = &shown.body[at..at + shown.body[at..].find("</section>").expect("end")];
+    assert!(preview.contains(new_step), "{preview}");
+    assert!(
+        preview.contains("<h2 id=\"fix\">"),
+        "rendered like the guide page"
+    );
+    assert_eq!(editor_form(&shown.body).typed(), form.typed());
+    assert!(
+        !reader_page(&app, SUBS).await.contains(new_step),
+        "nothing saved"
+    );
+
+    form.replace("body", "## Diagnose\n", "");
+    let faulty = submit(&app, &alice, &form).await;
+    // The spec answers a preview with 200 and the faults listed; the handler answers 422
+    // (the same page as a refused save). Both show the faults and keep the text.
+    assert!(
+        faulty.status == 200 || faulty.status == 422,
+        "{}",
+        faulty.status
+    );
+    assert!(faulty.body.contains("<ol id=\"lint-faults\">"));
+    assert!(text_of(&faulty.body).contains("required section `## Diagnose` is missing"));
+    assert_eq!(editor_form(&faulty.body).typed(), form.typed());
+    assert!(
+        !reader_page(&app, SUBS).await.contains(new_step),
+        "nothing saved"
+    );
+}
+
+/// A new guide from the empty form: saved under the slug made from its title; a second one
+/// with the same slug is refused with its text kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_guide_and_a_taken_slug() {
+    let app = spawn_app().await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let page = get(&app, &alice, "/guides/new").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("data-draft-key=\"guide-draft:new\""));
+    let mut form = editor_form(&page.body);
+    assert!(!form.fields.iter().any(|(k, _)| k == "base_revision"));
+    let body = form.get("body").replace("1. \n", "1. Check the panel.\n");
+    form.set("title", "Panel PC touch freezes");
+    form.set("platform", "wincc");
+    form.set("minutes", "10");
+    form.set("alarms", "TOUCHFRZ-4242 glorp");
+    form.set("sources", "https://example.com/panel Panel manual");
+    form.set("body", body);
+    form.set("action", "save");
+    let saved = submit(&app, &alice, &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let location = saved.location.expect("location");
+    assert!(
+        location.starts_with("/guides/panel-pc-touch-freezes?saved="),
+        "{location}"
+    );
+    assert!(
+        location.contains("clear=guide-draft%3Anew") || location.contains("clear=guide-draft:new")
+    );
+    let page = reader_page(&app, "panel-pc-touch-freezes").await;
+    assert!(page.contains("Panel PC touch freezes"));
+    assert!(last_change(&page).contains("by alice"));
+    let app_ref = &app;
+    within(
+        Duration::from_secs(1),
+        "search finds the new guide",
+        || async move {
+            search_slugs(app_ref, "TOUCHFRZ-4242 glorp")
+                .await
+                .first()
+                .map(String::as_str)
+                == Some("panel-pc-touch-freezes")
+        },
+    )
+    .await;
+
+    form.set("slug", "panel-pc-touch-freezes");
+    form.set("summary", "the same again");
+    let taken = submit(&app, &alice, &form).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    assert_eq!(editor_form(&taken.body).typed(), form.typed());
+    let history = get(&app, &alice, "/guides/panel-pc-touch-freezes/history").await;
+    assert_eq!(history.body.matches("<li class=\"revision").count(), 1);
+}
+
+/// A guide file under content/ that the lint refuses is not served; editors see why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_file_keeps_the_old_text_and_is_listed_for_editors() {
+    let (app, dir) = app_on_copied_content().await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let file = dir.path().join(SUBS_FILE);
+    let text = std::fs::read_to_string(&file).expect("read");
+    let broken = text
+        .replace(OLD_STEP, "Session limit: a step in a broken file.")
+        .replace("## Verify\n", "");
+    std::fs::write(&file, broken).expect("write");
+    let start = Instant::now();
+    let review = loop {
+        let page = get(&app, &alice, "/guides/review").await;
+        if page.body.contains("id=\"refused-files\"") {
+            break page.body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the refused file is not listed:\n{}",
+            page.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let listed = text_of(&review);
+    assert!(listed.contains(SUBS_FILE), "{listed}");
+    assert!(listed.contains("Verify"), "{listed}");
+    let page = reader_page(&app, SUBS).await;
+    assert!(page.contains(OLD_STEP), "readers keep the last good text");
+    assert!(!page.contains("a step in a broken file"));
+    let ed = get(&app, &alice, &format!("/guides/{SUBS}")).await.body;
+    assert!(ed.contains("id=\"refused-file\""), "editors are warned");
+
+    // Fixed in the file: imported, and the warning goes.
+    std::fs::write(
+        &file,
+        text.replace(OLD_STEP, "Session limit: the file fixed again."),
+    )
+    .expect("write");
+    let app_ref = &app;
+    within(
+        Duration::from_secs(3),
+        "the fixed file is served",
+        || async move {
+            reader_page(app_ref, SUBS)
+                .await
+                .contains("Session limit: the file fixed again.")
+        },
+    )
+    .await;
+    let ed = get(&app, &alice, &format!("/guides/{SUBS}")).await.body;
+    assert!(!ed.contains("id=\"refused-file\""));
 }
 
 /// 10. A save under a new slug renames the guide: the old address answers 301 and stays in the
@@ -1077,6 +1301,50 @@ async fn a_rename_keeps_the_old_address() {
     assert!(!out.path().join(SUBS_FILE).exists());
     let (ok, report) = check(out.path()).await;
     assert!(ok, "faultbook check refuses the export:\n{report}");
+}
+
+/// The export's own use: written over the content folder's git checkout (here the folder the
+/// server watches) after a rename, it passes `faultbook check` and imports back without a fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_over_the_content_folder_after_a_rename_passes_the_check() {
+    let (app, dir) = app_on_copied_content().await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let new_slug = "ignition-opcua-subscriptions-lost-watchdog";
+    edit_and_save(&app, &alice, SUBS, |f| f.set("slug", new_slug)).await;
+
+    let mut cmd = faultbook(app.data.path());
+    cmd.arg("--content-dir")
+        .arg(dir.path())
+        .arg("export")
+        .arg(dir.path());
+    let (ok, text) = run_cli(cmd).await;
+    assert!(ok, "faultbook export failed:\n{text}");
+    let (ok, report) = check(dir.path()).await;
+    // The watcher sees the export within ~1 s; a refused file shows on the review page.
+    let start = Instant::now();
+    let mut refused = String::new();
+    while start.elapsed() < Duration::from_millis(1500) {
+        let review = get(&app, &alice, "/guides/review").await;
+        if review.body.contains("id=\"refused-files\"") {
+            refused = text_of(&review.body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut wrong = Vec::new();
+    if !ok {
+        wrong.push(format!(
+            "faultbook check refuses the content folder the export wrote over (the renamed guide's old file {SUBS_FILE} is still there: {}):\n{report}",
+            dir.path().join(SUBS_FILE).exists()
+        ));
+    }
+    if !refused.is_empty() {
+        wrong.push(format!(
+            "the server refused files after the export: {refused}"
+        ));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    assert!(reader_page(&app, new_slug).await.contains(OLD_STEP));
 }
 
 /// 11. Saves, restores, suggestions and decisions are in the audit log.
