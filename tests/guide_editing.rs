@@ -767,6 +767,61 @@ async fn a_file_change_after_a_browser_edit_waits_as_a_conflict() {
     assert!(decision_form(&review.body, SUBS).is_none(), "nothing waits");
 }
 
+/// A renamed guide whose file (under its old name) then changes in the content folder: the file
+/// waits as a conflict, and taking it keeps every address working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_change_after_a_browser_rename_waits_and_can_be_taken() {
+    let (app, dir) = app_on_copied_content().await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let new_slug = "ignition-opcua-subscriptions-lost-watchdog";
+    edit_and_save(&app, &alice, SUBS, |f| f.set("slug", new_slug)).await;
+    let file_step = "Session limit: changed in the file under the old name.";
+    let original = std::fs::read_to_string(dir.path().join(SUBS_FILE)).expect("read");
+    std::fs::write(
+        dir.path().join(SUBS_FILE),
+        original.replace(OLD_STEP, file_step),
+    )
+    .expect("write");
+    let start = Instant::now();
+    let review = loop {
+        let page = get(&app, &alice, "/guides/review").await;
+        if page.body.contains(file_step) || page.body.contains("id=\"refused-files\"") {
+            break page.body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the file change is not listed:\n{}",
+            text_of(&page.body)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        review.contains(file_step),
+        "the file change waits as a conflict: {}",
+        text_of(&review)
+    );
+    assert!(reader_page(&app, new_slug).await.contains(OLD_STEP));
+    let (form, _) = forms_matching(&review, r"^/guides/[a-z0-9-]+/revisions/(\d+)/decision$")
+        .into_iter()
+        .next()
+        .expect("a decision form");
+    let taken = decide(&app, &alice, form, "accept", "").await;
+    assert_eq!(taken.status, 303, "{}", text_of(&taken.body));
+    // Both addresses lead to the file's text.
+    let mut served = Vec::new();
+    for slug in [SUBS, new_slug] {
+        let page = get(&app, &app.anon, &format!("/guides/{slug}")).await;
+        served.push((slug, page.status, page.location.clone()));
+        if page.status == 200 {
+            assert!(page.body.contains(file_step), "{slug}");
+        }
+    }
+    assert!(
+        served.iter().all(|(_, s, _)| *s == 200 || *s == 301),
+        "{served:?}"
+    );
+}
+
 /// 7. History lists every revision with its author; a diff shows what changed; restoring the
 /// first text makes it current again as a new revision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1151,6 +1206,45 @@ async fn preview_renders_without_saving() {
         !reader_page(&app, SUBS).await.contains(new_step),
         "nothing saved"
     );
+}
+
+/// What an editor types is sanitized like a guide file: no script runs from a saved guide or a
+/// preview; a save without the form token (a forged form) changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editor_text_cannot_run_script_and_forged_saves_are_refused() {
+    let app = spawn_app().await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let hostile = "Session limit: <script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))";
+    let mut form = open_editor(&app, &alice, &format!("/guides/{SUBS}/edit")).await;
+    form.replace("body", OLD_STEP, hostile);
+    form.set("action", "preview");
+    let shown = submit(&app, &alice, &form).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let at = shown.body.find("id=\"preview\"").expect("preview");
+    let preview = shown.body[at..].to_lowercase();
+    let preview = &preview[..preview.find("</section>").expect("end")];
+    for bad in ["<script", "onerror", "javascript:"] {
+        assert!(!preview.contains(bad), "{bad} in the preview: {preview}");
+    }
+
+    let mut forged = form.clone();
+    forged.fields.retain(|(k, _)| k != "csrf_token");
+    forged.set("action", "save");
+    let refused = submit(&app, &alice, &forged).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        reader_page(&app, SUBS).await.contains(OLD_STEP),
+        "nothing saved"
+    );
+
+    form.set("action", "save");
+    assert_eq!(submit(&app, &alice, &form).await.status, 303);
+    let page = reader_page(&app, SUBS).await.to_lowercase();
+    let body = &page[page.find("<div class=\"body\">").expect("body")..];
+    for bad in ["<script>alert", "onerror", "javascript:alert"] {
+        assert!(!body.contains(bad), "{bad} on the guide page");
+    }
+    assert!(page.contains("session limit:"));
 }
 
 /// A new guide from the empty form: saved under the slug made from its title; a second one
