@@ -90,11 +90,7 @@ impl Guides {
                     by_slug
                         .get(slug_of(&path))
                         // A guide renamed in the browser and exported: its file moved.
-                        .filter(|g| {
-                            g.file_path
-                                .as_deref()
-                                .is_none_or(|p| !present.contains(p))
-                        })
+                        .filter(|g| g.file_path.as_deref().is_none_or(|p| !present.contains(p)))
                 })
                 .copied()
                 .cloned();
