@@ -810,3 +810,43 @@ async fn guide_changes_are_audited() {
         );
     }
 }
+
+/// A form past the size limit (a log dump pasted into the body) is refused with 413 before it
+/// is read whole, and the guide and its history stay as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_form_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (alice, _) = app.logged_in("alice", Role::Editor).await;
+    let before = get(&app, &alice, &format!("/guides/{SUBS}/history"))
+        .await
+        .body;
+    let mut form = open_editor(&app, &alice, &format!("/guides/{SUBS}/edit")).await;
+    let pasted = "2026-12-01 02:14:07 W [OpcUaConnection] Subscription watchdog timer elapsed\n"
+        .repeat(4_000);
+    form.set("body", format!("{}\n{pasted}", form.get("body")));
+    form.set("action", "save");
+    let started = Instant::now();
+    let answer = submit(&app, &alice, &form).await;
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    assert!(
+        answer.body.contains("nothing of it was saved"),
+        "{}",
+        answer.body
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused in {:?}",
+        started.elapsed()
+    );
+    assert!(!reader_page(&app, SUBS)
+        .await
+        .contains("watchdog timer elapsed\n2026"));
+    let after = get(&app, &alice, &format!("/guides/{SUBS}/history"))
+        .await
+        .body;
+    assert_eq!(
+        before.matches("class=\"revision ").count(),
+        after.matches("class=\"revision ").count(),
+        "no revision was added"
+    );
+}

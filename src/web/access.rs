@@ -383,9 +383,15 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge(
+                    "This form is too large, so nothing of it was saved. Go back: what you typed is still in the form.".into(),
+                )
+            } else {
+                AppError::BadRequest(e.body_text())
+            }
+        })?;
         if !is_form && !body.is_empty() {
             return Err(AppError::BadRequest(
                 "Send this form as application/x-www-form-urlencoded.".into(),

@@ -3,7 +3,7 @@
 //! `content::Guides` decides, this module only parses and renders.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -22,19 +22,26 @@ use crate::content::{
 };
 use crate::web::access::CsrfForm;
 
+/// Most bytes one editor form may send. The longest shipped guide is under 12 KB; a form twenty
+/// times past that is a paste gone wrong, and refusing it keeps every revision small.
+pub const FORM_MAX_BYTES: usize = 256 * 1024;
+
 /// Editor routes (editor and admin).
 pub fn edit_router() -> Router<AppState> {
     Router::new()
         .route("/guides/new", get(new_form).post(new_save))
         .route("/guides/{slug}/edit", get(edit_form).post(edit_save))
+        .layer(DefaultBodyLimit::max(FORM_MAX_BYTES))
 }
 
 /// Suggestion routes (tech and up).
 pub fn suggest_router() -> Router<AppState> {
-    Router::new().route(
-        "/guides/{slug}/suggest",
-        get(suggest_form).post(suggest_save),
-    )
+    Router::new()
+        .route(
+            "/guides/{slug}/suggest",
+            get(suggest_form).post(suggest_save),
+        )
+        .layer(DefaultBodyLimit::max(FORM_MAX_BYTES))
 }
 
 /// The editor form as the browser sends it: every front-matter key a field, lists one a line.
