@@ -3,7 +3,7 @@
 // drop), and uploads a screenshot into the body where the cursor is. Without this script the
 // form posts normally.
 
-/** Never part of a draft: a stale form token or base revision would make the next save fail. */
+/** Not kept as fields: the form token belongs to the session, the base revision is kept apart. */
 const NOT_KEPT = ["csrf_token", "base_revision"];
 const SAVE_DELAY_MS = 300;
 
@@ -39,6 +39,7 @@ function init(form) {
   const serverRevision = form.getAttribute("data-server-revision") || "";
   const note = document.querySelector("[data-draft-note]");
   const body = form.querySelector("textarea[name=body]");
+  const base = form.querySelector("[name=base_revision]");
 
   function fields() {
     return Array.prototype.filter.call(form.elements, (el) =>
@@ -51,7 +52,8 @@ function init(form) {
     return v;
   }
   function save() {
-    write(key, { savedAt: Date.now(), revision: serverRevision, fields: values() });
+    // The revision the text builds on: an older one once an older draft was brought back.
+    write(key, { savedAt: Date.now(), revision: base ? base.value : serverRevision, fields: values() });
   }
   let timer = 0;
   function saveSoon() {
@@ -104,7 +106,6 @@ function init(form) {
     if (!changed) return;
     // Started on an older revision: send that one, so the server shows the diff instead of
     // quietly overwriting what someone saved in between.
-    const base = form.querySelector("[name=base_revision]");
     const older = !!(base && draft.revision && draft.revision !== serverRevision);
     if (older) base.value = draft.revision;
     showNote(Number(draft.savedAt) || Date.now(), older);
@@ -124,6 +125,8 @@ function init(form) {
     status.textContent = text;
   }
   if (picker && body) {
+    // The big "Add a screenshot" label is the control now; the case form's rule hides the bare input.
+    document.documentElement.classList.add("js-photos");
     picker.addEventListener("change", () => {
       const file = picker.files && picker.files[0];
       if (!file) return;

@@ -71,9 +71,14 @@ test("guide editor on a phone: an editor changes a Fix step, a tech reads it rig
   await body.fill(withFixStep(await body.inputValue(), "3. ", mark));
   await page.fill("#summary", `Fix step 3: ${mark}`);
   await page.waitForFunction(([k, m]) => (localStorage.getItem(k) || "").includes(m), [key, mark]);
-  await body.evaluate((el) => { el.focus(); el.setSelectionRange(el.value.indexOf("## Fix"), el.value.indexOf("## Fix")); });
-  await body.evaluate((el) => { el.scrollTop = el.scrollHeight * (el.value.indexOf("## Fix") / el.value.length); });
+  // Show the changed step in the screenshot: the text area scrolled to the Fix section.
+  await body.evaluate((el) => {
+    el.scrollIntoView({ block: "center" });
+    el.scrollTop = el.scrollHeight * (el.value.indexOf("## Fix") / el.value.length);
+  });
   await shot(page, "guide-edit-a-changed");
+  await page.getByRole("button", { name: "Save", exact: true }).scrollIntoViewIfNeeded();
+  await shot(page, "guide-edit-a-buttons");
   await save(page, SLUG);
   assert.match(await fixText(page), new RegExp(mark), "the editor sees the change");
   await page.waitForFunction((k) => localStorage.getItem(k) === null, key);
