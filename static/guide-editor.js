@@ -25,12 +25,11 @@ function forget(key) {
   try { store.removeItem(key); } catch (e) { /* nothing to clear */ }
 }
 
+/** Today just the time, else the date too. */
 function when(ms) {
   const d = new Date(ms);
-  const sameDay = d.toDateString() === new Date().toDateString();
-  return sameDay
-    ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  if (d.toDateString() === new Date().toDateString()) return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }
 
 function init(form) {
@@ -46,14 +45,11 @@ function init(form) {
       el.name && NOT_KEPT.indexOf(el.name) === -1 &&
       el.type !== "file" && el.type !== "submit" && el.type !== "button" && el.type !== "reset");
   }
-  function values() {
-    const v = {};
-    fields().forEach((el) => { v[el.name] = el.value; });
-    return v;
-  }
   function save() {
+    const values = {};
+    fields().forEach((el) => { values[el.name] = el.value; });
     // The revision the text builds on: an older one once an older draft was brought back.
-    write(key, { savedAt: Date.now(), revision: base ? base.value : serverRevision, fields: values() });
+    write(key, { savedAt: Date.now(), revision: base ? base.value : serverRevision, fields: values });
   }
   let timer = 0;
   function saveSoon() {
@@ -111,7 +107,10 @@ function init(form) {
     showNote(Number(draft.savedAt) || Date.now(), older);
   }
 
-  restore();
+  // A preview, a lint refusal or a conflict shows the text just sent: that is the draft now
+  // (after a conflict, based on the revision whose changes the page shows).
+  if (document.querySelector("#form-errors, #lint-faults, #conflict, #preview")) save();
+  else restore();
   form.addEventListener("input", saveSoon);
   form.addEventListener("change", saveSoon);
   form.addEventListener("submit", saveNow);
