@@ -398,6 +398,9 @@ async fn export(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
     let images = store
         .export_to(names.iter().map(String::as_str), dir)
         .context("cannot export the guide images")?;
+    for old in &written.removed {
+        println!("removed {old}: the guide was renamed, its old slug is an alias now");
+    }
     println!(
         "{} guides and {images} images written to {}",
         written.guides,

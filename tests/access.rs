@@ -160,6 +160,59 @@ async fn role_matrix() {
     user(state, "dormant", Role::Viewer).await;
     let strong = || "cabinet lamp orange 43".to_string();
 
+    // Guide editing: the editor form's fields for GUIDE as it is now, sent with action=preview
+    // so that the allowed callers get 200 and nothing is saved.
+    let current = state.guides.current_revision(GUIDE).await.expect("current");
+    let first_rev = state.guides.history(GUIDE).await.expect("history")[0].id;
+    let fields = faultbook::content::GuideFields::from_text(&current.text).expect("fields");
+    let guide_form = |slug: &str, base: Option<i64>| {
+        let mut f = vec![
+            ("slug", slug.to_string()),
+            ("title", fields.title.clone()),
+            ("platform", fields.platform.clone()),
+            ("level", fields.level.clone()),
+            ("minutes", fields.minutes.clone()),
+            ("products", fields.products.join("\n")),
+            ("alarms", fields.alarms.join("\n")),
+            ("aliases", fields.aliases.join("\n")),
+            ("sources", fields.sources_text()),
+            ("body", fields.body.clone()),
+            ("summary", "matrix preview".to_string()),
+            ("action", "preview".to_string()),
+        ];
+        if let Some(b) = base {
+            f.push(("base_revision", b.to_string()));
+        }
+        f
+    };
+    let new_guide_form = {
+        let mut f = guide_form("matrix-preview-guide", None);
+        f[1].1 = "Matrix preview guide".into();
+        f[6].1 = "Matrix preview alarm".into();
+        f
+    };
+    // A suggestion waiting for a decision: the editor declines it, after which it no longer
+    // waits, so the admin's decision on it is a 409.
+    let mut suggested = fields.clone();
+    suggested.body.push_str("\nA matrix suggestion.\n");
+    let suggestion = state
+        .guides
+        .save(
+            "matrix-tech",
+            faultbook::content::GuideEdit {
+                slug: Some(GUIDE.into()),
+                base_revision: Some(current.id),
+                new_slug: GUIDE.into(),
+                fields: suggested,
+                summary: "matrix suggestion".into(),
+                intent: faultbook::content::Intent::Suggest,
+            },
+        )
+        .await
+        .expect("suggestion saved")
+        .revision;
+    let cur = current.id;
+
     use Body as B;
     // Columns: anonymous, viewer, tech, editor, admin, bearer token (tech), revoked token.
     #[rustfmt::skip]
@@ -230,6 +283,29 @@ async fn role_matrix() {
         ("GET", "/admin/tokens".into(), B::None,                   [303, 403, 403, 403, 200, 403, 401]),
         ("POST", "/admin/tokens".into(), B::Form(vec![("name", "matrix-token".into()), ("role", "viewer".into())]),
                                                                    [401, 403, 403, 403, 200, 403, 401]),
+        ("GET", "/guides/new".into(), B::None,                     [303, 403, 403, 200, 200, 403, 401]),
+        ("GET", format!("/guides/new?from_case={id}"), B::None,    [303, 403, 403, 200, 200, 403, 401]),
+        ("POST", "/guides/new".into(), B::Form(new_guide_form.clone()),
+                                                                   [401, 403, 403, 200, 200, 403, 401]),
+        ("GET", format!("/guides/{GUIDE}/edit"), B::None,          [303, 403, 403, 200, 200, 403, 401]),
+        ("POST", format!("/guides/{GUIDE}/edit"), B::Form(guide_form(GUIDE, Some(cur))),
+                                                                   [401, 403, 403, 200, 200, 403, 401]),
+        ("GET", format!("/guides/{GUIDE}/suggest"), B::None,       [303, 403, 200, 200, 200, 200, 401]),
+        ("POST", format!("/guides/{GUIDE}/suggest"), B::Form(guide_form(GUIDE, Some(cur))),
+                                                                   [401, 403, 200, 200, 200, 200, 401]),
+        ("GET", format!("/guides/{GUIDE}/history"), B::None,       [303, 403, 200, 200, 200, 200, 401]),
+        ("GET", format!("/guides/{GUIDE}/diff?from={first_rev}&to={cur}"), B::None,
+                                                                   [303, 403, 200, 200, 200, 200, 401]),
+        ("GET", format!("/guides/{GUIDE}/revisions/{cur}"), B::None,
+                                                                   [303, 403, 200, 200, 200, 200, 401]),
+        // Without base_revision a restore goes over whatever is current, so both may restore.
+        ("POST", format!("/guides/{GUIDE}/revisions/{cur}/restore"), B::Form(vec![]),
+                                                                   [401, 403, 403, 303, 303, 403, 401]),
+        ("GET", "/guides/review".into(), B::None,                  [303, 403, 403, 200, 200, 403, 401]),
+        ("GET", "/admin/guides".into(), B::None,                   [303, 403, 403, 303, 303, 403, 401]),
+        ("POST", format!("/guides/{GUIDE}/revisions/{suggestion}/decision"), B::Form(vec![("decision", "decline".into()), ("note", "matrix".into())]),
+                                                                   [401, 403, 403, 303, 409, 403, 401]),
+        ("GET", format!("/guides/{GUIDE}/unsorted"), B::None,      [303, 403, 403, 200, 200, 403, 401]),
     ];
 
     let mut wrong = Vec::new();

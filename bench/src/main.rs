@@ -2,6 +2,7 @@
 //! indexes it with faultbook's index and with SQLite FTS5, runs the same query mix through both
 //! and prints latency and relevance side by side.
 
+mod guide_saves;
 mod report;
 mod similar;
 
@@ -36,6 +37,10 @@ struct Args {
     /// `--cases` unless given (0 skips it).
     #[arg(long)]
     similar_cases: Option<usize>,
+    /// Measure only guide saves from the editor instead: N saves on the real app, each timed
+    /// until search finds the word it added.
+    #[arg(long, value_name = "N")]
+    guide_saves: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +51,18 @@ fn main() -> ExitCode {
         rounds: args.rounds.max(1),
         keep_index_in: args.keep_index_in.map(|d| d.join("index")),
     };
+    if let Some(n) = args.guide_saves {
+        return match guide_saves::run(&args.content_dir, n.max(1), |l| eprintln!("{l}")) {
+            Ok(r) => {
+                println!("{}", guide_saves::render(&r));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let similar_cases = args.similar_cases.unwrap_or(args.cases);
     let result = Library::load(&args.content_dir)
         .map_err(anyhow::Error::from)

@@ -25,6 +25,8 @@ pub struct ExportReport {
     pub guides: usize,
     /// Paths of the guide texts written, relative to the folder.
     pub paths: Vec<String>,
+    /// Files of renamed guides taken out of the folder (their slug is an alias now).
+    pub removed: Vec<String>,
 }
 
 /// Writes every current guide under `out` (`<platform>/<slug>.md`), `redirects.toml` from the
@@ -48,6 +50,29 @@ pub async fn export(db: &Db, content_dir: &Path, out: &Path) -> Result<ExportRep
         std::fs::write(&path, bytes).map_err(err)
     };
     let mut report = ExportReport::default();
+    // A guide renamed (or moved to another platform) since its file was imported: the old file
+    // would hold a second guide under a slug that is now an alias, which `check` refuses.
+    let mut conn = db.acquire().await?;
+    let moved: Vec<(String, String)> = sqlx::query_as(
+        "SELECT g.file_path, r.path FROM guides g JOIN guide_revisions r ON r.id = g.current_revision \
+         WHERE g.file_path IS NOT NULL AND g.file_path <> r.path",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    drop(conn);
+    for (old, _) in &moved {
+        let path = out.join(old);
+        match std::fs::remove_file(&path) {
+            Ok(()) => report.removed.push(old.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(ExportError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        }
+    }
     for (path, text) in &sources {
         write(path, text.as_bytes())?;
         report.paths.push(path.clone());

@@ -77,6 +77,8 @@ impl Guides {
         .map(|(id, p, t)| (id, (p, t)))
         .collect();
 
+        let present: std::collections::HashSet<String> =
+            files.iter().map(|(p, _)| p.clone()).collect();
         let mut report = ImportReport::default();
         let mut changed = Vec::new();
         let mut same_text = Vec::new();
@@ -87,7 +89,8 @@ impl Guides {
                 .or_else(|| {
                     by_slug
                         .get(slug_of(&path))
-                        .filter(|g| g.file_path.is_none())
+                        // A guide renamed in the browser and exported: its file moved.
+                        .filter(|g| g.file_path.as_deref().is_none_or(|p| !present.contains(p)))
                 })
                 .copied()
                 .cloned();
@@ -138,8 +141,11 @@ impl Guides {
         let mut candidate = None;
         let mut take: Vec<usize> = (0..changed.len()).collect();
         while candidate.is_none() {
+            // A conflict changes nothing readers see, so it is not part of the library checked
+            // here; the lint checks it when an editor takes it.
             let replace: Vec<(Option<String>, String, String)> = take
                 .iter()
+                .filter(|&&i| !changed[i].conflict)
                 .map(|&i| {
                     let c = &changed[i];
                     (
@@ -247,15 +253,8 @@ impl Guides {
             tracing::warn!(files = ?report.conflicts, "guide files changed that were also edited in the browser: kept as conflicts for an editor");
         }
         // A conflict changes nothing readers see; only a published import swaps the library.
-        if let (Some(lib), false) = (candidate, take.iter().all(|&i| changed[i].conflict)) {
-            if take.iter().any(|&i| changed[i].conflict) {
-                // The candidate applied the conflicting texts too; build without them.
-                let mut conn = self.db().acquire().await?;
-                let lib = self.build(&mut conn, &[]).await?;
-                self.publish(lib);
-            } else {
-                self.publish(lib);
-            }
+        if let (Some(lib), true) = (candidate, take.iter().any(|&i| !changed[i].conflict)) {
+            self.publish(lib);
         }
         Ok(report)
     }

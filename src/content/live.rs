@@ -459,8 +459,16 @@ impl Guides {
                 }
             }
             let old_path = current.as_ref().map(|c| c.path.clone());
+            let text = self.keeping_links(&guide.slug, &rev);
+            if text != rev.text {
+                sqlx::query("UPDATE guide_revisions SET text = ? WHERE id = ?")
+                    .bind(&text)
+                    .bind(rev.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             candidate = Some(
-                self.build(&mut tx, &[(old_path, rev.path.clone(), rev.text.clone())])
+                self.build(&mut tx, &[(old_path, rev.path.clone(), text)])
                     .await?,
             );
             store::make_current(&mut tx, guide.id, rev.slug(), rev.id).await?;
@@ -481,6 +489,30 @@ impl Guides {
         store::revision_by_id(&self.inner.db, revision)
             .await?
             .ok_or(GuideError::NoRevision(revision))
+    }
+
+    /// A waiting text under another slug than the guide's now (a file changed under its old
+    /// name after a rename in the browser): taking it must not break the current slug or an
+    /// alias, so they become aliases of the text's slug.
+    fn keeping_links(&self, slug_now: &str, rev: &Revision) -> String {
+        if rev.slug() == slug_now {
+            return rev.text.clone();
+        }
+        let Some(mut fields) = GuideFields::from_text(&rev.text) else {
+            return rev.text.clone();
+        };
+        let lib = self.current();
+        let mut keep = lib
+            .get(slug_now)
+            .map(|g| g.front.aliases.clone())
+            .unwrap_or_default();
+        keep.push(slug_now.to_string());
+        for alias in keep {
+            if alias != rev.slug() && !fields.aliases.contains(&alias) {
+                fields.aliases.push(alias);
+            }
+        }
+        fields.to_text()
     }
 
     /// Files the last import refused, with why.

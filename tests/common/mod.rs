@@ -1,6 +1,7 @@
 //! The one way tests start faultbook: the real app on 127.0.0.1:0 with its own temporary data folder.
 #![allow(dead_code)]
 
+pub mod editor;
 pub mod process;
 
 use std::path::{Path, PathBuf};
