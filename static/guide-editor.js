@@ -126,6 +126,8 @@ function init(form) {
   if (picker && body) {
     // The big "Add a screenshot" label is the control now; the case form's rule hides the bare input.
     document.documentElement.classList.add("js-photos");
+    const tools = form.querySelector("[data-image-tools]");
+    if (tools) tools.hidden = false;
     picker.addEventListener("change", () => {
       const file = picker.files && picker.files[0];
       if (!file) return;
@@ -142,7 +144,11 @@ function init(form) {
         let json = null;
         try { json = JSON.parse(text); } catch (e) { /* a plain-text answer */ }
         if (res.status === 201 && json && typeof json.markdown === "string") {
-          body.setRangeText(json.markdown, body.selectionStart, body.selectionEnd, "end");
+          // An image is a block of its own: never glued into the middle of a sentence.
+          const at = body.selectionStart;
+          const before = at > 0 && body.value[at - 1] !== "\n" ? "\n\n" : "";
+          const after = body.value[body.selectionEnd] === "\n" ? "\n" : "\n\n";
+          body.setRangeText(before + json.markdown + after, at, body.selectionEnd, "end");
           body.focus();
           body.dispatchEvent(new Event("input", { bubbles: true }));
           say("Screenshot added to the text.");
