@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  BASE, FIXTURES, PHONE, TECH, ADMIN, assertAccessible, fitsWidth, launch, login, loginQuietly, shot, token,
+  BASE, PHONE, TECH, ADMIN, assertAccessible, fitsWidth, launch, login, loginQuietly, shot, token,
 } from "./helpers.mjs";
 
 let browser;
@@ -151,37 +151,4 @@ test("guide editor on a phone: text typed after the session ended comes back aft
   await page.locator("h2#fix").scrollIntoViewIfNeeded();
   await shot(page, "guide-edit-b-saved");
   await context.close();
-});
-
-test("guide editor on a phone: a screenshot goes into the body on its own line and shows on the guide", async () => {
-  const SLUG = "wincc-oa-s7-driver-not-connected";
-  const admin = await phone();
-  const page = await admin.newPage();
-  await login(page, ADMIN.user, ADMIN.password);
-  const res = await page.goto(`${BASE}/guides/${SLUG}/edit`);
-  assert.equal(res.status(), 200, `the editor of ${SLUG} opens`);
-  const body = page.locator("textarea[name=body]");
-  await page.locator("[data-image-tools]").waitFor({ state: "visible" });
-  // The cursor in the middle of the Diagnose heading's line: the image must not split it.
-  const text = await body.inputValue();
-  const mid = text.indexOf("## Diagnose") + 5;
-  assert.ok(mid > 5, "the guide has a Diagnose section");
-  await body.evaluate((el, at) => { el.focus(); el.setSelectionRange(at, at); }, mid);
-  await page.setInputFiles("input[data-guide-image]", `${FIXTURES}/cabinet.jpg`);
-  await page.locator("[data-image-status]", { hasText: "Screenshot added" }).waitFor();
-  const after = await body.inputValue();
-  const md = after.match(/!\[[^\]]*\]\(\/guides\/images\/([0-9a-f]{64}\.(?:jpg|png))\)/);
-  assert.ok(md, "the body holds the image's Markdown");
-  const line = after.split("\n").find((l) => l.includes(md[0]));
-  assert.equal(line, md[0], "the image is alone on its line");
-  await shot(page, "guide-edit-c-screenshot");
-  await Promise.all([
-    page.waitForURL((url) => url.pathname === `/guides/${SLUG}` && url.searchParams.has("saved")),
-    page.getByRole("button", { name: "Save", exact: true }).click(),
-  ]);
-  const img = page.locator(`.body img[src="/guides/images/${md[1]}"]`);
-  await img.waitFor();
-  const loaded = await img.evaluate((el) => el.complete && el.naturalWidth > 0);
-  assert.ok(loaded, "the screenshot loads on the guide page");
-  await admin.close();
 });
