@@ -1,6 +1,8 @@
 //! The audit log: every write, login, failed login, token write and admin action.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+
+use crate::db::SqlBuilder;
 
 use super::{AuthError, Caller};
 use crate::db::Db;
@@ -140,7 +142,7 @@ impl AuditEvent {
 /// Writes an event. A failure to write the log is logged, and does not undo the action.
 pub async fn record(db: &Db, e: AuditEvent) {
     let res = sqlx::query(
-        "INSERT INTO audit_log (at, actor, role, addr, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (at, actor, role, addr, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(Timestamp::now())
     .bind(&e.actor)
@@ -173,7 +175,7 @@ pub struct AuditFilter {
 }
 
 pub async fn list(db: &Db, f: &AuditFilter) -> Result<Vec<AuditEntry>, AuthError> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut q = SqlBuilder::new(
         "SELECT id, at, actor, role, addr, action, target, detail FROM audit_log WHERE 1 = 1",
     );
     if let Some(a) = f.actor.as_deref().filter(|s| !s.is_empty()) {
@@ -206,7 +208,7 @@ pub async fn list(db: &Db, f: &AuditFilter) -> Result<Vec<AuditEntry>, AuthError
     }
     q.push(" ORDER BY id DESC LIMIT ")
         .push_bind(i64::from(f.limit.clamp(1, 100_000)));
-    let rows = q.build().fetch_all(db).await?;
+    let rows = q.build()?.fetch_all(db).await?;
     rows.iter()
         .map(|r| {
             Ok(AuditEntry {

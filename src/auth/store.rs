@@ -2,7 +2,7 @@
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -33,14 +33,14 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 /// A named random secret, made on first use and kept in the database from then on.
 pub async fn server_secret(db: &Db, name: &str) -> Result<String, AuthError> {
     sqlx::query(
-        "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
     .bind(random_hex(32))
     .execute(db)
     .await?;
     Ok(
-        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = ?")
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
             .bind(name)
             .fetch_one(db)
             .await?,
@@ -57,7 +57,7 @@ pub struct User {
     pub password_hash: String,
 }
 
-fn user_from_row(r: &SqliteRow) -> Result<User, sqlx::Error> {
+fn user_from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
     let role: String = r.try_get("role")?;
     Ok(User {
         id: r.try_get("id")?,
@@ -88,7 +88,7 @@ pub async fn add_user(db: &Db, name: &str, role: Role, hash: &str) -> Result<Use
     let id = Uuid::now_v7().to_string();
     let res = sqlx::query(
         "INSERT INTO users (id, name, role, password_hash, disabled, created_at, password_set_at) \
-         VALUES (?, ?, ?, ?, 0, ?, ?)",
+         VALUES ($1, $2, $3, $4, 0, $5, $6)",
     )
     .bind(&id)
     .bind(name)
@@ -115,16 +115,18 @@ pub async fn add_user(db: &Db, name: &str, role: Role, hash: &str) -> Result<Use
 }
 
 pub async fn find_user(db: &Db, name: &str) -> Result<Option<User>, AuthError> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
-        .bind(name)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE lower(name) = lower($1)"
+    ))
+    .bind(name)
+    .fetch_optional(db)
+    .await?;
     Ok(row.as_ref().map(user_from_row).transpose()?)
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<User>, AuthError> {
     let rows = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS} FROM users ORDER BY name COLLATE NOCASE"
+        "SELECT {USER_COLUMNS} FROM users ORDER BY lower(name), name"
     ))
     .fetch_all(db)
     .await?;
@@ -143,13 +145,13 @@ pub async fn admin_exists(db: &Db) -> Result<bool, AuthError> {
 /// A new password ends every session of the user.
 pub async fn set_password(db: &Db, user: &User, hash: &str) -> Result<(), AuthError> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = ?, password_set_at = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET password_hash = $1, password_set_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(Timestamp::now())
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
@@ -158,7 +160,7 @@ pub async fn set_password(db: &Db, user: &User, hash: &str) -> Result<(), AuthEr
 }
 
 pub async fn set_role(db: &Db, user: &User, role: Role) -> Result<(), AuthError> {
-    sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
         .bind(role.as_str())
         .bind(&user.id)
         .execute(db)
@@ -169,13 +171,13 @@ pub async fn set_role(db: &Db, user: &User, role: Role) -> Result<(), AuthError>
 /// Disabling ends every session at once; enabling lets the person log in again.
 pub async fn set_disabled(db: &Db, user: &User, disabled: bool) -> Result<(), AuthError> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
     if disabled {
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
@@ -229,7 +231,7 @@ pub async fn create_session(
     let now = Timestamp::now();
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, addr, user_agent) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(sha256_hex(&cookie_value))
     .bind(&user.id)
@@ -260,7 +262,7 @@ pub async fn live_session(
     let row = sqlx::query(
         "SELECT s.csrf_token, s.created_at AS s_created, s.last_seen_at, \
          u.id, u.name, u.role, u.disabled, u.created_at, u.password_hash \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?",
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
     )
     .bind(&id_hash)
     .fetch_optional(db)
@@ -279,7 +281,7 @@ pub async fn live_session(
         return Ok(None);
     }
     if idle >= 60 {
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(now)
             .bind(&id_hash)
             .execute(db)
@@ -295,7 +297,7 @@ pub async fn live_session(
 }
 
 pub async fn delete_session(db: &Db, id_hash: &str) -> Result<(), AuthError> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(db)
         .await?;
@@ -303,7 +305,7 @@ pub async fn delete_session(db: &Db, id_hash: &str) -> Result<(), AuthError> {
 }
 
 pub async fn delete_user_sessions(db: &Db, user_id: &str) -> Result<u64, AuthError> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(db)
         .await?
@@ -313,7 +315,7 @@ pub async fn delete_user_sessions(db: &Db, user_id: &str) -> Result<u64, AuthErr
 pub async fn user_sessions(db: &Db, user_id: &str) -> Result<Vec<SessionSummary>, AuthError> {
     let rows = sqlx::query(
         "SELECT id_hash, created_at, last_seen_at, addr, user_agent FROM sessions \
-         WHERE user_id = ? ORDER BY last_seen_at DESC",
+         WHERE user_id = $1 ORDER BY last_seen_at DESC",
     )
     .bind(user_id)
     .fetch_all(db)
@@ -340,7 +342,7 @@ pub async fn age_sessions(db: &Db, secs: i64) -> Result<(), AuthError> {
     for r in rows {
         let created: Timestamp = r.try_get("created_at")?;
         let seen: Timestamp = r.try_get("last_seen_at")?;
-        sqlx::query("UPDATE sessions SET created_at = ?, last_seen_at = ? WHERE id_hash = ?")
+        sqlx::query("UPDATE sessions SET created_at = $1, last_seen_at = $2 WHERE id_hash = $3")
             .bind(created.plus_secs(-secs))
             .bind(seen.plus_secs(-secs))
             .bind(r.try_get::<String, _>("id_hash")?)
@@ -363,7 +365,7 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
-fn token_from_row(r: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
+fn token_from_row(r: &AnyRow) -> Result<ApiToken, sqlx::Error> {
     let role: String = r.try_get("role")?;
     Ok(ApiToken {
         id: r.try_get("id")?,
@@ -402,7 +404,7 @@ pub async fn create_token(
         revoked_at: None,
     };
     let res = sqlx::query(
-        "INSERT INTO api_tokens (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_tokens (id, name, role, token_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&token.id)
     .bind(name)
@@ -427,7 +429,7 @@ pub async fn token_by_secret(db: &Db, secret: &str) -> Result<Option<ApiToken>, 
         return Ok(None);
     }
     let row = sqlx::query(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL"
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
     ))
     .bind(sha256_hex(secret))
     .fetch_optional(db)
@@ -440,7 +442,7 @@ pub async fn token_by_secret(db: &Db, secret: &str) -> Result<Option<ApiToken>, 
         .last_used_at
         .is_none_or(|t| now.unix() - t.unix() >= 60)
     {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(&token.id)
             .execute(db)
@@ -451,7 +453,7 @@ pub async fn token_by_secret(db: &Db, secret: &str) -> Result<Option<ApiToken>, 
 
 pub async fn list_tokens(db: &Db) -> Result<Vec<ApiToken>, AuthError> {
     let rows = sqlx::query(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY revoked_at IS NOT NULL, name COLLATE NOCASE"
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY revoked_at IS NOT NULL, lower(name), name"
     ))
     .fetch_all(db)
     .await?;
@@ -461,7 +463,7 @@ pub async fn list_tokens(db: &Db) -> Result<Vec<ApiToken>, AuthError> {
 /// Revokes the live token with this name; false when there is none.
 pub async fn revoke_token(db: &Db, name: &str) -> Result<bool, AuthError> {
     Ok(
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
             .bind(Timestamp::now())
             .bind(name)
             .execute(db)

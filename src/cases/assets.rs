@@ -41,8 +41,9 @@ pub struct History {
 }
 
 /// Which cases belong to an asset: the name as typed, ignoring ASCII capitals (techs write
-/// `plc-4` and `PLC-4` for one controller).
-const ASSET_MATCH: &str = "asset = ? COLLATE NOCASE";
+/// `plc-4` and `PLC-4` for one controller). `lower()` rather than SQLite's `COLLATE NOCASE`, so
+/// that PostgreSQL runs the same text; both have an index on it. The asset is always `$1`.
+const ASSET_MATCH: &str = "lower(asset) = lower($1)";
 
 /// An asset's history; an asset no case names is an error.
 pub async fn history(db: &Db, asset: &str) -> Result<History, AssetError> {
@@ -141,7 +142,7 @@ pub enum AssetError {
 /// The newest cases of an asset (without their photos, which a history does not show).
 async fn newest(db: &Db, asset: &str, limit: usize) -> Result<Vec<Case>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {} FROM cases WHERE {ASSET_MATCH} ORDER BY created_at DESC, id DESC LIMIT ?",
+        "SELECT {} FROM cases WHERE {ASSET_MATCH} ORDER BY created_at DESC, id DESC LIMIT $2",
         *super::store::SELECT_LIST
     ))
     .bind(asset)
@@ -203,8 +204,8 @@ pub async fn diff(
 /// The newest case of `of`'s asset filed before it, with this outcome when one is given.
 async fn before(db: &Db, of: &Case, outcome: Option<Outcome>) -> Result<Option<Case>, sqlx::Error> {
     let id: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT id FROM cases WHERE {ASSET_MATCH} AND (created_at < ? OR (created_at = ? AND id < ?)) \
-         AND (? IS NULL OR outcome = ?) ORDER BY created_at DESC, id DESC LIMIT 1"
+        "SELECT id FROM cases WHERE {ASSET_MATCH} AND (created_at < $2 OR (created_at = $3 AND id < $4)) \
+         AND ($5 IS NULL OR outcome = $6) ORDER BY created_at DESC, id DESC LIMIT 1"
     ))
     .bind(&of.fields.asset)
     .bind(of.created_at)

@@ -2,7 +2,7 @@
 //! often each step is confirmed across the guide's cases.
 
 use serde::Serialize;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::FieldError;
@@ -91,18 +91,18 @@ pub fn parse_ticked(values: &[String]) -> Result<Vec<u32>, FieldError> {
 }
 
 pub async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     case: &Uuid,
     checks: &[VerifyCheck],
 ) -> Result<(), sqlx::Error> {
     for c in checks {
         sqlx::query(
-            "INSERT INTO case_checks (case_id, step, step_text, passed) VALUES (?, ?, ?, ?)",
+            "INSERT INTO case_checks (case_id, step, step_text, passed) VALUES ($1, $2, $3, $4)",
         )
         .bind(case.to_string())
         .bind(i64::from(c.step))
         .bind(&c.text)
-        .bind(c.passed)
+        .bind(i64::from(c.passed))
         .execute(&mut **tx)
         .await?;
     }
@@ -110,7 +110,7 @@ pub async fn insert(
 }
 
 pub async fn of_case(db: &Db, case: &Uuid) -> Result<Vec<VerifyCheck>, sqlx::Error> {
-    sqlx::query("SELECT step, step_text, passed FROM case_checks WHERE case_id = ? ORDER BY step")
+    sqlx::query("SELECT step, step_text, passed FROM case_checks WHERE case_id = $1 ORDER BY step")
         .bind(case.to_string())
         .fetch_all(db)
         .await?
@@ -119,7 +119,7 @@ pub async fn of_case(db: &Db, case: &Uuid) -> Result<Vec<VerifyCheck>, sqlx::Err
             Ok(VerifyCheck {
                 step: u32::try_from(r.try_get::<i64, _>("step")?).unwrap_or(0),
                 text: r.try_get("step_text")?,
-                passed: r.try_get("passed")?,
+                passed: r.try_get::<i64, _>("passed")? != 0,
             })
         })
         .collect()
@@ -143,8 +143,8 @@ pub async fn tally(db: &Db, slug: &str, steps: &[String]) -> Result<Vec<StepTall
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "SELECT k.step, k.step_text, SUM(k.passed), COUNT(*) FROM case_checks k \
-         JOIN cases c ON c.id = k.case_id WHERE c.guide = ? GROUP BY k.step, k.step_text",
+        "SELECT k.step, k.step_text, CAST(SUM(k.passed) AS BIGINT), COUNT(*) FROM case_checks k \
+         JOIN cases c ON c.id = k.case_id WHERE c.guide = $1 GROUP BY k.step, k.step_text",
     )
     .bind(slug)
     .fetch_all(db)

@@ -115,7 +115,7 @@ async fn write_all(
     let mut w = writer();
     write_row(&mut w, header())?;
     let mut query = store::export_query(filter);
-    let mut rows = query.build_query_as::<ExportRow>().fetch(db);
+    let mut rows = query.build_query_as::<ExportRow>()?.fetch(db);
     while let Some(row) = rows.next().await {
         let cells = record(&row?);
         write_row(&mut w, cells.iter().map(String::as_str))?;

@@ -3,9 +3,9 @@
 //! `case_fields!` below (and a migration).
 
 use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::Sqlite;
+use sqlx::Any;
 
 use super::{Outcome, ALARM_MAX, LONG_MAX, SHORT_MAX};
 use crate::content::Library;
@@ -179,8 +179,8 @@ macro_rules! case_fields {
             /// Binds every field in table order (the order of `column_list`).
             pub fn bind_all<'q>(
                 &'q self,
-                q: Query<'q, Sqlite, SqliteArguments<'q>>,
-            ) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+                q: Query<'q, Any, AnyArguments<'q>>,
+            ) -> Query<'q, Any, AnyArguments<'q>> {
                 q$(.bind(&self.$name))*
             }
         }
@@ -236,6 +236,16 @@ pub fn field(name: &str) -> &'static Field {
 }
 
 /// The fields' column names joined by `sep` (with `suffix` after each), in table order.
+/// `field = $1, …` in table order, for an UPDATE that binds every field first.
+pub fn assignment_list() -> String {
+    FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{} = ${}", f.name, i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn column_list(suffix: &str) -> String {
     FIELDS
         .iter()
@@ -482,6 +492,6 @@ mod tests {
             assert_eq!(FIELDS.iter().filter(|g| g.name == f.name).count(), 1);
             assert_eq!(field(f.name).kind, f.kind);
         }
-        assert_eq!(column_list(" = ?").matches('?').count(), FIELDS.len());
+        assert_eq!(assignment_list().matches('$').count(), FIELDS.len());
     }
 }

@@ -35,14 +35,49 @@ pub const LONG_MAX: usize = 10_000;
 pub const ALARM_MAX: usize = 10_000;
 pub const KEY_MAX: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(rename_all = "snake_case")]
 pub enum Outcome {
     Fixed,
     Workaround,
     NotFixed,
     Escalated,
+}
+
+// Stored as its snake_case name on both engines. Written out because sqlx's derive implements
+// only the concrete engines, not the `Any` driver the app runs on.
+impl<DB: sqlx::Database> sqlx::Type<DB> for Outcome
+where
+    String: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as sqlx::Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for Outcome
+where
+    String: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut DB::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <String as sqlx::Encode<'q, DB>>::encode(self.as_str().to_string(), buf)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Outcome
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let s = <String as sqlx::Decode<'r, DB>>::decode(value)?;
+        Outcome::parse(&s).ok_or_else(|| format!("not an outcome: {s:?}").into())
+    }
 }
 
 impl Outcome {
@@ -86,7 +121,7 @@ pub struct PhotoRef {
 /// A stored case.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Case {
-    #[sqlx(try_from = "uuid::fmt::Hyphenated")]
+    #[sqlx(try_from = "crate::db::UuidText")]
     pub id: Uuid,
     pub created_at: Timestamp,
     #[sqlx(flatten)]

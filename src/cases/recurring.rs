@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::SqlBuilder;
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::Outcome;
@@ -141,7 +141,7 @@ impl Group {
 /// A case as read for grouping: only the columns the groups need.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Row {
-    #[sqlx(try_from = "uuid::fmt::Hyphenated")]
+    #[sqlx(try_from = "crate::db::UuidText")]
     pub id: Uuid,
     pub created_at: Timestamp,
     pub guide: Option<String>,
@@ -158,7 +158,7 @@ pub struct Row {
 
 /// The recurring groups as of `now`, newest (by latest case) first.
 pub async fn find(db: &Db, w: &Window, now: Timestamp) -> Result<Vec<Group>, sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new(
+    let mut q = SqlBuilder::new(
         "SELECT id, created_at, guide, site, line, cell, asset, verbatim_alarm, alarm_key, \
          fix_applied, outcome FROM cases WHERE created_at >= ",
     );
@@ -169,7 +169,7 @@ pub async fn find(db: &Db, w: &Window, now: Timestamp) -> Result<Vec<Group>, sql
         q.push(" AND guide = ").push_bind(g.clone());
     }
     q.push(" ORDER BY created_at DESC, id DESC");
-    let rows: Vec<Row> = q.build_query_as().fetch_all(db).await?;
+    let rows: Vec<Row> = q.build_query_as()?.fetch_all(db).await?;
     Ok(group(rows, w.min))
 }
 

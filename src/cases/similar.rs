@@ -92,7 +92,7 @@ pub struct SimilarQuery<'a> {
 const COLUMNS: &str =
     "id, created_at, verbatim_alarm, site, line, cell, asset, guide, fix_applied, outcome";
 
-fn similar_of(r: &sqlx::sqlite::SqliteRow, cell: &str) -> Result<SimilarCase, sqlx::Error> {
+fn similar_of(r: &sqlx::any::AnyRow, cell: &str) -> Result<SimilarCase, sqlx::Error> {
     let id: String = r.try_get("id")?;
     let alarm: String = r.try_get("verbatim_alarm")?;
     let row_cell: String = r.try_get("cell")?;
@@ -139,8 +139,8 @@ pub async fn find(db: &Db, q: &SimilarQuery<'_>) -> Result<Vec<SimilarCase>, sql
     let mut found = Vec::with_capacity(SHOWN);
     if !cell.is_empty() {
         let sql = format!(
-            "SELECT {COLUMNS} FROM cases WHERE alarm_key = ? AND cell = ? AND id <> ? \
-             ORDER BY created_at DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM cases WHERE alarm_key = $1 AND cell = $2 AND id <> $3 \
+             ORDER BY created_at DESC LIMIT $4"
         );
         for r in sqlx::query(&sql)
             .bind(&key)
@@ -155,8 +155,8 @@ pub async fn find(db: &Db, q: &SimilarQuery<'_>) -> Result<Vec<SimilarCase>, sql
     }
     if found.len() < SHOWN {
         let sql = format!(
-            "SELECT {COLUMNS} FROM cases WHERE alarm_key = ? AND cell <> ? AND id <> ? \
-             ORDER BY created_at DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM cases WHERE alarm_key = $1 AND cell <> $2 AND id <> $3 \
+             ORDER BY created_at DESC LIMIT $4"
         );
         for r in sqlx::query(&sql)
             .bind(&key)
@@ -177,7 +177,7 @@ pub async fn backfill_keys(db: &Db) -> Result<usize, sqlx::Error> {
     let mut filled = 0;
     loop {
         let rows =
-            sqlx::query("SELECT id, verbatim_alarm FROM cases WHERE alarm_key IS NULL LIMIT ?")
+            sqlx::query("SELECT id, verbatim_alarm FROM cases WHERE alarm_key IS NULL LIMIT $1")
                 .bind(BACKFILL_BATCH as i64)
                 .fetch_all(db)
                 .await?;
@@ -188,7 +188,7 @@ pub async fn backfill_keys(db: &Db) -> Result<usize, sqlx::Error> {
         for r in &rows {
             let id: String = r.try_get("id")?;
             let alarm: String = r.try_get("verbatim_alarm")?;
-            sqlx::query("UPDATE cases SET alarm_key = ? WHERE id = ?")
+            sqlx::query("UPDATE cases SET alarm_key = $1 WHERE id = $2")
                 .bind(alarm_key(&alarm))
                 .bind(id)
                 .execute(&mut *tx)

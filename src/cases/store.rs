@@ -4,10 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+
+use crate::db::SqlBuilder;
 use uuid::Uuid;
 
-use super::fields::{column_list, FIELDS};
+use super::fields::{assignment_list, column_list, FIELDS};
 use super::{Case, CaseRecord, Filer, NewCase, Outcome, PhotoRef, ProcessedPhoto, RECORD_COLUMNS};
 use crate::db::Db;
 use crate::time::Timestamp;
@@ -29,23 +31,20 @@ async fn attach_photos(db: &Db, cases: &mut [Case]) -> Result<(), sqlx::Error> {
     if cases.is_empty() {
         return Ok(());
     }
-    let mut q = QueryBuilder::<Sqlite>::new(
+    let mut q = SqlBuilder::new(
         "SELECT case_id, sha256, width, height FROM case_photos WHERE case_id IN (",
     );
-    let mut ids = q.separated(", ");
-    for c in cases.iter() {
-        ids.push_bind(c.id.to_string());
-    }
+    q.push_bind_list(cases.iter().map(|c| c.id.to_string()));
     q.push(") ORDER BY case_id, position");
     let mut by_case: HashMap<String, Vec<PhotoRef>> = HashMap::new();
-    for r in q.build().fetch_all(db).await? {
+    for r in q.build()?.fetch_all(db).await? {
         by_case
             .entry(r.try_get("case_id")?)
             .or_default()
             .push(PhotoRef {
                 id: r.try_get("sha256")?,
-                width: r.try_get("width")?,
-                height: r.try_get("height")?,
+                width: u32::try_from(r.try_get::<i64, _>("width")?).unwrap_or(0),
+                height: u32::try_from(r.try_get::<i64, _>("height")?).unwrap_or(0),
             });
     }
     for c in cases.iter_mut() {
@@ -57,7 +56,7 @@ async fn attach_photos(db: &Db, cases: &mut [Case]) -> Result<(), sqlx::Error> {
 /// The case filed with this idempotency key, with the hash of the request that filed it.
 pub async fn find_by_key(db: &Db, key: &str) -> Result<Option<(Case, String)>, sqlx::Error> {
     let sql = format!(
-        "SELECT {}, request_hash FROM cases WHERE idempotency_key = ?",
+        "SELECT {}, request_hash FROM cases WHERE idempotency_key = $1",
         *SELECT_LIST
     );
     let Some(KeyedCase { case, request_hash }) = sqlx::query_as::<_, KeyedCase>(&sql)
@@ -93,7 +92,10 @@ pub async fn insert(db: &Db, new: Insert<'_>) -> Result<Option<Case>, super::Cas
     } = new;
     let id = Uuid::now_v7();
     let created_at = Timestamp::now();
-    let placeholders = vec!["?"; FIELDS.len() + 7].join(", ");
+    let placeholders = (1..=FIELDS.len() + 7)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "INSERT INTO cases (id, created_at, {}, idempotency_key, request_hash, filed_account, \
          filed_from, alarm_key) VALUES ({placeholders}) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -116,7 +118,7 @@ pub async fn insert(db: &Db, new: Insert<'_>) -> Result<Option<Case>, super::Cas
     super::checks::insert(&mut tx, &id, checks).await?;
     for (i, p) in photos.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO case_photos (case_id, position, sha256, width, height, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO case_photos (case_id, position, sha256, width, height, bytes) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id.to_string())
         .bind(i as i64)
@@ -159,7 +161,7 @@ async fn with_photos(db: &Db, case: Case) -> Result<Case, sqlx::Error> {
 }
 
 pub async fn get(db: &Db, id: &Uuid) -> Result<Option<Case>, sqlx::Error> {
-    let sql = format!("SELECT {} FROM cases WHERE id = ?", *SELECT_LIST);
+    let sql = format!("SELECT {} FROM cases WHERE id = $1", *SELECT_LIST);
     let Some(case) = sqlx::query_as::<_, Case>(&sql)
         .bind(id.to_string())
         .fetch_optional(db)
@@ -258,7 +260,7 @@ impl CaseFilter {
     }
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &CaseFilter) {
+fn push_filter(q: &mut SqlBuilder<'_>, f: &CaseFilter) {
     q.push(" WHERE 1 = 1");
     match &f.guide {
         GuideFilter::Any => {}
@@ -271,11 +273,7 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &CaseFilter) {
     }
     if let Some(slugs) = &f.platform_guides {
         q.push(" AND guide IN (");
-        let mut sep = q.separated(", ");
-        sep.push_bind("");
-        for s in slugs {
-            sep.push_bind(s.clone());
-        }
+        q.push_bind_list(std::iter::once(String::new()).chain(slugs.iter().cloned()));
         q.push(")");
     }
     for (col, v) in [("site", &f.site), ("line", &f.line), ("cell", &f.cell)] {
@@ -318,11 +316,11 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &CaseFilter) {
 
 /// Newest first, each with its photos.
 pub async fn list(db: &Db, f: &CaseFilter, limit: usize) -> Result<Vec<Case>, sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {} FROM cases", *SELECT_LIST));
+    let mut q = SqlBuilder::new(format!("SELECT {} FROM cases", *SELECT_LIST));
     push_filter(&mut q, f);
     q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
         .push_bind(limit as i64);
-    let mut cases: Vec<Case> = q.build_query_as().fetch_all(db).await?;
+    let mut cases: Vec<Case> = q.build_query_as()?.fetch_all(db).await?;
     attach_photos(db, &mut cases).await?;
     Ok(cases)
 }
@@ -337,9 +335,9 @@ pub struct ExportRow {
 
 /// The query behind the CSV export, newest first, photos folded into each row so the export
 /// reads one row at a time.
-pub fn export_query(f: &CaseFilter) -> QueryBuilder<'static, Sqlite> {
-    let mut q = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {}, (SELECT group_concat(sha256, ' ' ORDER BY position) FROM case_photos \
+pub fn export_query(f: &CaseFilter) -> SqlBuilder<'static> {
+    let mut q = SqlBuilder::new(format!(
+        "SELECT {}, (SELECT string_agg(sha256, ' ' ORDER BY position) FROM case_photos \
          WHERE case_id = cases.id) AS photo_ids FROM cases",
         *SELECT_LIST
     ));
@@ -349,9 +347,9 @@ pub fn export_query(f: &CaseFilter) -> QueryBuilder<'static, Sqlite> {
 }
 
 pub async fn count(db: &Db, f: &CaseFilter) -> Result<i64, sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM cases");
+    let mut q = SqlBuilder::new("SELECT COUNT(*) FROM cases");
     push_filter(&mut q, f);
-    q.build().fetch_one(db).await?.try_get(0)
+    q.build()?.fetch_one(db).await?.try_get(0)
 }
 
 /// How many cases the database holds.
@@ -370,7 +368,7 @@ pub async fn all(db: &Db) -> Result<Vec<Case>, sqlx::Error> {
 
 pub async fn photo_referenced(db: &Db, sha: &str) -> Result<bool, sqlx::Error> {
     Ok(
-        sqlx::query("SELECT 1 FROM case_photos WHERE sha256 = ? LIMIT 1")
+        sqlx::query("SELECT 1 FROM case_photos WHERE sha256 = $1 LIMIT 1")
             .bind(sha)
             .fetch_optional(db)
             .await?
@@ -410,15 +408,16 @@ impl GuideRecord {
 
 pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT COUNT(*), COALESCE(SUM(outcome = 'fixed'), 0), MAX(created_at), \
-         MAX(CASE WHEN outcome = 'fixed' THEN created_at END) FROM cases WHERE guide = ?",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN outcome = 'fixed' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+         MAX(created_at), \
+         MAX(CASE WHEN outcome = 'fixed' THEN created_at END) FROM cases WHERE guide = $1",
     )
     .bind(slug)
     .fetch_one(db)
     .await?;
     let firmware = sqlx::query(
         "SELECT DISTINCT firmware_revision FROM cases \
-         WHERE guide = ? AND outcome = 'fixed' AND firmware_revision <> '' ORDER BY firmware_revision",
+         WHERE guide = $1 AND outcome = 'fixed' AND firmware_revision <> '' ORDER BY firmware_revision",
     )
     .bind(slug)
     .fetch_all(db)
@@ -428,7 +427,7 @@ pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Erro
     .collect::<Result<_, _>>()?;
     let top_cells = sqlx::query(
         "SELECT TRIM(line || ' ' || cell), COUNT(*) AS n FROM cases \
-         WHERE guide = ? AND (line <> '' OR cell <> '') GROUP BY line, cell ORDER BY n DESC, 1 LIMIT 5",
+         WHERE guide = $1 AND (line <> '' OR cell <> '') GROUP BY line, cell ORDER BY n DESC, 1 LIMIT 5",
     )
     .bind(slug)
     .fetch_all(db)
@@ -449,7 +448,7 @@ pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Erro
 
 /// Attaches a case to a guide (or detaches it with `None`); false when there is no such case.
 pub async fn set_guide(db: &Db, id: &Uuid, guide: Option<&str>) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE cases SET guide = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE cases SET guide = $1 WHERE id = $2")
         .bind(guide)
         .bind(id.to_string())
         .execute(db)
@@ -460,8 +459,11 @@ pub async fn set_guide(db: &Db, id: &Uuid, guide: Option<&str>) -> Result<bool, 
 /// Rewrites a case's fields; false when there is no such case.
 pub async fn update(db: &Db, id: &Uuid, case: &NewCase) -> Result<bool, sqlx::Error> {
     let sql = format!(
-        "UPDATE cases SET {}, updated_at = ?, alarm_key = ? WHERE id = ?",
-        column_list(" = ?")
+        "UPDATE cases SET {}, updated_at = ${}, alarm_key = ${} WHERE id = ${}",
+        assignment_list(),
+        FIELDS.len() + 1,
+        FIELDS.len() + 2,
+        FIELDS.len() + 3,
     );
     let done = case
         .bind_all(sqlx::query(&sql))
@@ -476,14 +478,15 @@ pub async fn update(db: &Db, id: &Uuid, case: &NewCase) -> Result<bool, sqlx::Er
 pub async fn set_closed(db: &Db, id: &Uuid, closed: bool, by: &str) -> Result<bool, sqlx::Error> {
     let now = Timestamp::now();
     let (at, by) = if closed { (Some(now), by) } else { (None, "") };
-    let done =
-        sqlx::query("UPDATE cases SET closed_at = ?, closed_by = ?, updated_at = ? WHERE id = ?")
-            .bind(at)
-            .bind(by)
-            .bind(now)
-            .bind(id.to_string())
-            .execute(db)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE cases SET closed_at = $1, closed_by = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(at)
+    .bind(by)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -504,7 +507,7 @@ pub async fn add_to_case(db: &Db, id: &Uuid, a: &Addition<'_>) -> Result<bool, s
     let id = id.to_string();
     let mut tx = db.begin().await?;
     let inserted = sqlx::query(
-        "INSERT INTO case_updates (idempotency_key, case_id, at, actor, detail) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO case_updates (idempotency_key, case_id, at, actor, detail) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(a.key)
@@ -519,8 +522,8 @@ pub async fn add_to_case(db: &Db, id: &Uuid, a: &Addition<'_>) -> Result<bool, s
         return Ok(false);
     }
     sqlx::query(
-        "UPDATE cases SET outcome = COALESCE(?, outcome), notes = COALESCE(?, notes), updated_at = ? \
-         WHERE id = ?",
+        "UPDATE cases SET outcome = COALESCE($1, outcome), notes = COALESCE($2, notes), updated_at = $3 \
+         WHERE id = $4",
     )
     .bind(a.outcome)
     .bind(a.notes)
@@ -531,7 +534,7 @@ pub async fn add_to_case(db: &Db, id: &Uuid, a: &Addition<'_>) -> Result<bool, s
     for p in a.photos {
         sqlx::query(
             "INSERT INTO case_photos (case_id, position, sha256, width, height, bytes) VALUES \
-             (?, (SELECT COALESCE(MAX(position) + 1, 0) FROM case_photos WHERE case_id = ?), ?, ?, ?, ?)",
+             ($1, (SELECT COALESCE(MAX(position) + 1, 0) FROM case_photos WHERE case_id = $2), $3, $4, $5, $6)",
         )
         .bind(&id)
         .bind(&id)
@@ -555,8 +558,8 @@ pub async fn unsorted_same_alarm(
     limit: usize,
 ) -> Result<Vec<Case>, sqlx::Error> {
     let sql = format!(
-        "SELECT {} FROM cases WHERE alarm_key = ? AND guide IS NULL AND id <> ? \
-         ORDER BY created_at DESC, id DESC LIMIT ?",
+        "SELECT {} FROM cases WHERE alarm_key = $1 AND guide IS NULL AND id <> $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3",
         *SELECT_LIST
     );
     sqlx::query_as::<_, Case>(&sql)

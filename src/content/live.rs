@@ -147,7 +147,7 @@ impl Guides {
     /// old path `None` for a new guide. Published slugs are the file's plus the database's.
     pub(super) async fn build(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
         replace: &[(Option<String>, String, String)],
     ) -> Result<Library, GuideError> {
         let mut sources = store::current_sources(conn).await?;
@@ -173,7 +173,7 @@ impl Guides {
     /// brings, since a save publishes its slug).
     async fn folder_lists(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
         replace: &[(Option<String>, String, String)],
     ) -> Result<(Option<String>, Option<String>), GuideError> {
         let read = |name: &str| -> Result<Option<String>, GuideError> {
@@ -368,7 +368,7 @@ impl Guides {
             )
             .await?;
         // `save` records it as an edit; say what it was.
-        sqlx::query("UPDATE guide_revisions SET origin = 'restore' WHERE id = ?")
+        sqlx::query("UPDATE guide_revisions SET origin = 'restore' WHERE id = $1")
             .bind(saved.revision)
             .execute(&self.inner.db)
             .await?;
@@ -461,7 +461,7 @@ impl Guides {
             let old_path = current.as_ref().map(|c| c.path.clone());
             let text = self.keeping_links(&guide.slug, &rev);
             if text != rev.text {
-                sqlx::query("UPDATE guide_revisions SET text = ? WHERE id = ?")
+                sqlx::query("UPDATE guide_revisions SET text = $1 WHERE id = $2")
                     .bind(&text)
                     .bind(rev.id)
                     .execute(&mut *tx)
@@ -474,7 +474,7 @@ impl Guides {
             store::make_current(&mut tx, guide.id, rev.slug(), rev.id).await?;
             store::add_published_slug(&mut tx, rev.slug(), at).await?;
             if rev.state == RevisionState::Conflict {
-                sqlx::query("UPDATE guides SET imported_revision = ? WHERE id = ?")
+                sqlx::query("UPDATE guides SET imported_revision = $1 WHERE id = $2")
                     .bind(rev.id)
                     .bind(guide.id)
                     .execute(&mut *tx)

@@ -2,7 +2,7 @@
 //! content folder's refused files. Plain reads and writes; the rules live in `live.rs`.
 
 use serde::Serialize;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::db::Db;
 use crate::time::Timestamp;
@@ -191,7 +191,7 @@ pub async fn guide_count(db: &Db) -> Result<i64, sqlx::Error> {
         .await
 }
 
-pub async fn guides(conn: &mut SqliteConnection) -> Result<Vec<GuideRow>, sqlx::Error> {
+pub async fn guides(conn: &mut AnyConnection) -> Result<Vec<GuideRow>, sqlx::Error> {
     let rows: Vec<GuideTuple> =
         sqlx::query_as(&format!("SELECT {GUIDE_COLUMNS} FROM guides ORDER BY id"))
             .fetch_all(conn)
@@ -201,7 +201,7 @@ pub async fn guides(conn: &mut SqliteConnection) -> Result<Vec<GuideRow>, sqlx::
 
 pub async fn guide_by_slug(db: &Db, slug: &str) -> Result<Option<GuideRow>, sqlx::Error> {
     let row: Option<GuideTuple> = sqlx::query_as(&format!(
-        "SELECT {GUIDE_COLUMNS} FROM guides WHERE slug = ?"
+        "SELECT {GUIDE_COLUMNS} FROM guides WHERE slug = $1"
     ))
     .bind(slug)
     .fetch_optional(db)
@@ -210,11 +210,11 @@ pub async fn guide_by_slug(db: &Db, slug: &str) -> Result<Option<GuideRow>, sqlx
 }
 
 pub async fn guide_by_id(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
 ) -> Result<Option<GuideRow>, sqlx::Error> {
     let row: Option<GuideTuple> =
-        sqlx::query_as(&format!("SELECT {GUIDE_COLUMNS} FROM guides WHERE id = ?"))
+        sqlx::query_as(&format!("SELECT {GUIDE_COLUMNS} FROM guides WHERE id = $1"))
             .bind(id)
             .fetch_optional(conn)
             .await?;
@@ -223,7 +223,7 @@ pub async fn guide_by_id(
 
 /// `(path, text)` of every guide's current revision: what the library is built from.
 pub async fn current_sources(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.path, r.text FROM guides g JOIN guide_revisions r ON r.id = g.current_revision",
@@ -234,7 +234,7 @@ pub async fn current_sources(
 
 pub async fn revision_by_id(db: &Db, id: i64) -> Result<Option<Revision>, sqlx::Error> {
     let row: Option<RevisionTuple> = sqlx::query_as(&format!(
-        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE id = ?"
+        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -245,7 +245,7 @@ pub async fn revision_by_id(db: &Db, id: i64) -> Result<Option<Revision>, sqlx::
 /// Every revision of a guide, newest first.
 pub async fn history(db: &Db, guide_id: i64) -> Result<Vec<Revision>, sqlx::Error> {
     let rows: Vec<RevisionTuple> = sqlx::query_as(&format!(
-        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE guide_id = ? ORDER BY id DESC"
+        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE guide_id = $1 ORDER BY id DESC"
     ))
     .bind(guide_id)
     .fetch_all(db)
@@ -256,7 +256,7 @@ pub async fn history(db: &Db, guide_id: i64) -> Result<Vec<Revision>, sqlx::Erro
 /// Revisions in a state across all guides (suggestions and conflicts waiting), oldest first.
 pub async fn in_state(db: &Db, state: RevisionState) -> Result<Vec<Revision>, sqlx::Error> {
     let rows: Vec<RevisionTuple> = sqlx::query_as(&format!(
-        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE state = ? ORDER BY id"
+        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE state = $1 ORDER BY id"
     ))
     .bind(state.as_str())
     .fetch_all(db)
@@ -267,7 +267,7 @@ pub async fn in_state(db: &Db, state: RevisionState) -> Result<Vec<Revision>, sq
 /// A person's suggestions, newest first, for their account page.
 pub async fn suggestions_by(db: &Db, author: &str) -> Result<Vec<Revision>, sqlx::Error> {
     let rows: Vec<RevisionTuple> = sqlx::query_as(&format!(
-        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE author = ? AND origin = 'suggestion' \
+        "SELECT {REVISION_COLUMNS} FROM guide_revisions WHERE author = $1 AND origin = 'suggestion' \
          ORDER BY id DESC LIMIT 50"
     ))
     .bind(author)
@@ -290,13 +290,13 @@ pub struct NewRevision<'a> {
 }
 
 pub async fn insert_revision(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     r: NewRevision<'_>,
 ) -> Result<i64, sqlx::Error> {
     let id = sqlx::query_scalar(
         "INSERT INTO guide_revisions (guide_id, path, text, author, origin, summary, state, \
          base_revision, lines_added, lines_removed, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(r.guide_id)
     .bind(r.path)
@@ -315,13 +315,13 @@ pub async fn insert_revision(
 }
 
 pub async fn insert_guide(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     slug: &str,
     file: Option<(&str, &str)>,
     at: Timestamp,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO guides (slug, file_path, file_sha, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO guides (slug, file_path, file_sha, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(slug)
     .bind(file.map(|f| f.0))
@@ -333,12 +333,12 @@ pub async fn insert_guide(
 
 /// Makes a revision the one readers see, under the slug its path gives.
 pub async fn make_current(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     guide_id: i64,
     slug: &str,
     revision: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE guides SET current_revision = ?, slug = ? WHERE id = ?")
+    sqlx::query("UPDATE guides SET current_revision = $1, slug = $2 WHERE id = $3")
         .bind(revision)
         .bind(slug)
         .bind(guide_id)
@@ -349,15 +349,15 @@ pub async fn make_current(
 
 /// Records what the guide's file held at this import, and the revision it made current.
 pub async fn mark_imported(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     guide_id: i64,
     file_path: &str,
     file_sha: &str,
     imported_revision: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE guides SET file_path = ?, file_sha = ?, \
-         imported_revision = COALESCE(?, imported_revision) WHERE id = ?",
+        "UPDATE guides SET file_path = $1, file_sha = $2, \
+         imported_revision = COALESCE($3, imported_revision) WHERE id = $4",
     )
     .bind(file_path)
     .bind(file_sha)
@@ -369,7 +369,7 @@ pub async fn mark_imported(
 }
 
 pub async fn set_state(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     revision: i64,
     state: RevisionState,
     reviewer: &str,
@@ -377,8 +377,8 @@ pub async fn set_state(
     at: Timestamp,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE guide_revisions SET state = ?, reviewed_by = ?, reviewed_at = ?, review_note = ? \
-         WHERE id = ?",
+        "UPDATE guide_revisions SET state = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4 \
+         WHERE id = $5",
     )
     .bind(state.as_str())
     .bind(reviewer)
@@ -390,18 +390,18 @@ pub async fn set_state(
     Ok(())
 }
 
-pub async fn published_slugs(conn: &mut SqliteConnection) -> Result<Vec<String>, sqlx::Error> {
+pub async fn published_slugs(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT slug FROM published_slugs ORDER BY added_at, slug")
         .fetch_all(conn)
         .await
 }
 
 pub async fn add_published_slug(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     slug: &str,
     at: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT OR IGNORE INTO published_slugs (slug, added_at) VALUES (?, ?)")
+    sqlx::query("INSERT INTO published_slugs (slug, added_at) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING")
         .bind(slug)
         .bind(at)
         .execute(&mut **tx)
@@ -433,14 +433,14 @@ pub async fn import_faults(db: &Db) -> Result<Vec<ImportFault>, sqlx::Error> {
 }
 
 pub async fn set_import_fault(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     path: &str,
     sha: &str,
     faults: &str,
     at: Timestamp,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO guide_import_faults (path, file_sha, faults, seen_at) VALUES (?, ?, ?, ?) \
+        "INSERT INTO guide_import_faults (path, file_sha, faults, seen_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT(path) DO UPDATE SET file_sha = excluded.file_sha, faults = excluded.faults, \
          seen_at = excluded.seen_at",
     )
@@ -454,10 +454,10 @@ pub async fn set_import_fault(
 }
 
 pub async fn clear_import_fault(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     path: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM guide_import_faults WHERE path = ?")
+    sqlx::query("DELETE FROM guide_import_faults WHERE path = $1")
         .bind(path)
         .execute(&mut **tx)
         .await?;
@@ -466,10 +466,10 @@ pub async fn clear_import_fault(
 
 /// The sha the last import refused for a path, so an unchanged broken file is not re-linted.
 pub async fn fault_sha(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     path: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT file_sha FROM guide_import_faults WHERE path = ?")
+    sqlx::query_scalar("SELECT file_sha FROM guide_import_faults WHERE path = $1")
         .bind(path)
         .fetch_optional(conn)
         .await

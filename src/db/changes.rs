@@ -1,0 +1,130 @@
+//! The change feed: each write that other app nodes must see adds a row to `changes` in the same
+//! transaction, so a node that reads the feed in order never sees a change before its data.
+//! On PostgreSQL the row also sends a NOTIFY, delivered at commit, to wake the other nodes.
+
+use sqlx::{AnyConnection, Row};
+
+use super::Db;
+use crate::time::Timestamp;
+
+/// The channel `NOTIFY` uses; the payload is the change's sequence number.
+pub const CHANNEL: &str = "faultbook_changes";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A case was filed or changed: `target` is its id.
+    Case,
+    /// The guides changed (a save, restore, decision or imported file).
+    Guides,
+}
+
+impl ChangeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Case => "case",
+            ChangeKind::Guides => "guides",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ChangeKind> {
+        match s {
+            "case" => Some(ChangeKind::Case),
+            "guides" => Some(ChangeKind::Guides),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub kind: Option<ChangeKind>,
+    pub target: String,
+    pub node: String,
+    pub at: Timestamp,
+}
+
+/// Adds a change inside the caller's transaction; returns its sequence number.
+pub async fn record(
+    conn: &mut AnyConnection,
+    kind: ChangeKind,
+    target: &str,
+    node: &str,
+) -> Result<i64, sqlx::Error> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO changes (kind, target, node, at) VALUES ($1, $2, $3, $4) RETURNING seq",
+    )
+    .bind(kind.as_str())
+    .bind(target)
+    .bind(node)
+    .bind(Timestamp::now())
+    .fetch_one(&mut *conn)
+    .await?;
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(seq.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(seq)
+}
+
+/// The changes after `after`, oldest first, at most `limit`.
+pub async fn since(db: &Db, after: i64, limit: i64) -> Result<Vec<Change>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, kind, target, node, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Change {
+                seq: r.try_get(0)?,
+                kind: ChangeKind::parse(&r.try_get::<String, _>(1)?),
+                target: r.try_get(2)?,
+                node: r.try_get(3)?,
+                at: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// The newest sequence number; 0 when the feed is empty.
+pub async fn latest(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+        .fetch_one(db)
+        .await
+}
+
+/// The oldest sequence number still kept; a node behind it must rebuild its index.
+pub async fn oldest(db: &Db) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(seq) FROM changes")
+        .fetch_one(db)
+        .await
+}
+
+/// Forgets changes older than `before`, keeping the newest one so the numbering shows where it
+/// stood. A node that was away longer rebuilds its index from the tables.
+pub async fn prune(db: &Db, before: Timestamp) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM changes WHERE at < $1 AND seq < (SELECT COALESCE(MAX(seq), 0) FROM changes)",
+    )
+    .bind(before)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Serialises guide writes across nodes for the rest of the transaction (PostgreSQL); on SQLite
+/// the single writer lock and the in-process mutex already do.
+pub async fn lock_guide_writes(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query("SELECT pg_advisory_xact_lock(7239001)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
