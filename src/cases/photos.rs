@@ -35,6 +35,8 @@ pub const DECODE_WAIT: Duration = Duration::from_secs(5);
 pub const STORED_MAX_SIDE: u32 = 2560;
 pub const THUMB_SIDE: u32 = 320;
 const JPEG_QUALITY: u8 = 85;
+/// How old an unreferenced photo file must be before the start-up sweep removes it.
+pub const ORPHAN_AGE: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
@@ -425,7 +427,8 @@ impl PhotoStore {
         let _ = std::fs::remove_file(self.path(sha, true));
     }
 
-    /// Removes temporary files and photos that no case refers to; returns how many files went.
+    /// Removes temporary files and photos that no case refers to and that are older than an
+    /// hour; returns how many files went.
     pub fn remove_orphans(
         &self,
         referenced: &std::collections::HashSet<String>,
@@ -439,7 +442,15 @@ impl PhotoStore {
                 .or_else(|| name.strip_suffix(".jpg"))
                 .unwrap_or("");
             let keep = is_photo_id(sha) && referenced.contains(sha);
-            if !keep && entry.file_type()?.is_file() {
+            // Another app node sharing this folder may be filing that photo right now: only
+            // files older than an hour are left over from an interrupted filing.
+            let fresh = entry
+                .metadata()?
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_none_or(|age| age < ORPHAN_AGE);
+            if !keep && !fresh && entry.file_type()?.is_file() {
                 std::fs::remove_file(entry.path())?;
                 removed += 1;
             }

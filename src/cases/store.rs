@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use sqlx::Row;
 
+use crate::db::changes::{self, ChangeKind};
 use crate::db::SqlBuilder;
 use uuid::Uuid;
 
@@ -129,6 +130,13 @@ pub async fn insert(db: &Db, new: Insert<'_>) -> Result<Option<Case>, super::Cas
         .execute(&mut *tx)
         .await?;
     }
+    changes::record(
+        &mut tx,
+        ChangeKind::Case,
+        &id.to_string(),
+        changes::this_node(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(Case {
         id,
@@ -446,14 +454,34 @@ pub async fn guide_record(db: &Db, slug: &str) -> Result<GuideRecord, sqlx::Erro
     })
 }
 
+/// Runs one UPDATE of a case and, when it changed a row, records the change for the other
+/// nodes in the same transaction; false when there is no such case.
+async fn update_case<'q>(
+    db: &Db,
+    id: &Uuid,
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let changed = q.execute(&mut *tx).await?.rows_affected() == 1;
+    if changed {
+        changes::record(
+            &mut tx,
+            ChangeKind::Case,
+            &id.to_string(),
+            changes::this_node(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// Attaches a case to a guide (or detaches it with `None`); false when there is no such case.
 pub async fn set_guide(db: &Db, id: &Uuid, guide: Option<&str>) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE cases SET guide = $1 WHERE id = $2")
+    let q = sqlx::query("UPDATE cases SET guide = $1 WHERE id = $2")
         .bind(guide)
-        .bind(id.to_string())
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .bind(id.to_string());
+    update_case(db, id, q).await
 }
 
 /// Rewrites a case's fields; false when there is no such case.
@@ -465,29 +493,25 @@ pub async fn update(db: &Db, id: &Uuid, case: &NewCase) -> Result<bool, sqlx::Er
         FIELDS.len() + 2,
         FIELDS.len() + 3,
     );
-    let done = case
+    let q = case
         .bind_all(sqlx::query(&sql))
         .bind(Timestamp::now())
         .bind(super::similar::alarm_key(&case.verbatim_alarm))
-        .bind(id.to_string())
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .bind(id.to_string());
+    update_case(db, id, q).await
 }
 
 pub async fn set_closed(db: &Db, id: &Uuid, closed: bool, by: &str) -> Result<bool, sqlx::Error> {
     let now = Timestamp::now();
     let (at, by) = if closed { (Some(now), by) } else { (None, "") };
-    let done = sqlx::query(
+    let q = sqlx::query(
         "UPDATE cases SET closed_at = $1, closed_by = $2, updated_at = $3 WHERE id = $4",
     )
     .bind(at)
     .bind(by)
     .bind(now)
-    .bind(id.to_string())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(id.to_string());
+    update_case(db, id, q).await
 }
 
 /// A filer's addition to their case, as `add_to_case` writes it.
@@ -545,6 +569,7 @@ pub async fn add_to_case(db: &Db, id: &Uuid, a: &Addition<'_>) -> Result<bool, s
         .execute(&mut *tx)
         .await?;
     }
+    changes::record(&mut tx, ChangeKind::Case, &id, changes::this_node()).await?;
     tx.commit().await?;
     Ok(true)
 }

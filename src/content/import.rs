@@ -15,6 +15,7 @@ use super::library::list_guide_files;
 use super::live::{slug_of, GuideError, Guides};
 use super::revisions::{self as store, NewRevision, Origin, RevisionState, CONTENT_FOLDER};
 use super::{ContentError, LocatedIssue};
+use crate::db::changes::{self, ChangeKind, ClusterLock};
 use crate::time::Timestamp;
 
 /// What one import did, by path.
@@ -49,6 +50,14 @@ fn sha(bytes: &[u8]) -> String {
 impl Guides {
     /// Reads every guide file and brings in what changed since the last import.
     pub async fn import_folder(&self) -> Result<ImportReport, GuideError> {
+        // Nodes that start together would each find the same new files and insert them twice.
+        let cluster = ClusterLock::acquire(self.db(), ClusterLock::IMPORT).await?;
+        let imported = self.import_folder_here().await;
+        cluster.release().await;
+        imported
+    }
+
+    async fn import_folder_here(&self) -> Result<ImportReport, GuideError> {
         let _writer = self.lock().await;
         let dir = self.content_dir().to_path_buf();
         let files = tokio::task::spawn_blocking(move || read_files(&dir))
@@ -185,6 +194,7 @@ impl Guides {
 
         let at = Timestamp::now();
         let mut tx = db.begin().await?;
+        changes::lock_guide_writes(&mut tx).await?;
         for (guide_id, path, sha, current) in &same_text {
             store::mark_imported(&mut tx, *guide_id, path, sha, *current).await?;
             store::clear_import_fault(&mut tx, path).await?;
@@ -238,6 +248,9 @@ impl Guides {
                 .map(|c| c.sha.clone())
                 .unwrap_or_default();
             store::set_import_fault(&mut tx, path, &file_sha, &faults.join("\n"), at).await?;
+        }
+        if !take.is_empty() {
+            changes::record(&mut tx, ChangeKind::Guides, "", changes::this_node()).await?;
         }
         tx.commit().await?;
         for (path, issues) in &report.refused {

@@ -11,6 +11,7 @@ use tokio::sync::{watch, Mutex};
 use super::compose::{lines_changed, GuideFields};
 use super::revisions::{self as store, NewRevision, Origin, Revision, RevisionState};
 use super::{ContentError, Library, LocatedIssue, Platform, PUBLISHED_FILE, REDIRECTS_FILE};
+use crate::db::changes::{self, ChangeKind};
 use crate::db::Db;
 use crate::time::Timestamp;
 
@@ -114,6 +115,16 @@ impl Guides {
         let library = guides.build(&mut conn, &[]).await?;
         guides.publish(library);
         Ok(guides)
+    }
+
+    /// Rebuilds the library from the database: another node changed the guides.
+    pub async fn reload(&self) -> Result<(), GuideError> {
+        let _writer = self.lock().await;
+        let mut conn = self.inner.db.acquire().await?;
+        let library = self.build(&mut conn, &[]).await?;
+        drop(conn);
+        self.publish(library);
+        Ok(())
     }
 
     pub fn db(&self) -> &Db {
@@ -255,6 +266,7 @@ impl Guides {
         let (path, text) = shaped(&edit.fields, renamed_from.as_deref(), &new_slug)?;
         let old_path = current.as_ref().map(|r| r.path.clone());
         let mut tx = db.begin().await?;
+        changes::lock_guide_writes(&mut tx).await?;
         let candidate = self
             .build(&mut tx, &[(old_path.clone(), path.clone(), text.clone())])
             .await?;
@@ -288,6 +300,7 @@ impl Guides {
         if state == RevisionState::Published {
             store::make_current(&mut tx, guide_id, &new_slug, revision).await?;
             store::add_published_slug(&mut tx, &new_slug, at).await?;
+            changes::record(&mut tx, ChangeKind::Guides, &new_slug, changes::this_node()).await?;
         }
         tx.commit().await?;
         if state == RevisionState::Published {
@@ -437,6 +450,7 @@ impl Guides {
         }
         let at = Timestamp::now();
         let mut tx = self.inner.db.begin().await?;
+        changes::lock_guide_writes(&mut tx).await?;
         let new_state = match (decision, rev.state) {
             (Decision::Take, _) => RevisionState::Published,
             (Decision::Leave, RevisionState::Pending) => RevisionState::Declined,
@@ -482,6 +496,15 @@ impl Guides {
             }
         }
         store::set_state(&mut tx, rev.id, new_state, reviewer, note.trim(), at).await?;
+        if candidate.is_some() {
+            changes::record(
+                &mut tx,
+                ChangeKind::Guides,
+                rev.slug(),
+                changes::this_node(),
+            )
+            .await?;
+        }
         tx.commit().await?;
         if let Some(lib) = candidate {
             self.publish(lib);

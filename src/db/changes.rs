@@ -10,6 +10,14 @@ use crate::time::Timestamp;
 /// The channel `NOTIFY` uses; the payload is the change's sequence number.
 pub const CHANNEL: &str = "faultbook_changes";
 
+/// This process's name in the feed: a node skips the changes it wrote itself, which it indexed
+/// as it made them.
+pub fn this_node() -> &'static str {
+    static NODE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| uuid::Uuid::now_v7().simple().to_string());
+    &NODE
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
     /// A case was filed or changed: `target` is its id.
@@ -127,4 +135,33 @@ pub async fn lock_guide_writes(conn: &mut AnyConnection) -> Result<(), sqlx::Err
             .await?;
     }
     Ok(())
+}
+
+/// A lock held across app nodes for a longer piece of work (importing the content folder at
+/// start): a PostgreSQL session lock on a connection taken out of the pool, so that a task
+/// that stops early closes the connection and the server frees the lock. On SQLite, nothing.
+pub struct ClusterLock(Option<AnyConnection>);
+
+impl ClusterLock {
+    pub const IMPORT: i64 = 7_239_002;
+
+    pub async fn acquire(db: &Db, key: i64) -> Result<ClusterLock, sqlx::Error> {
+        if super::Backend::of(db) != super::Backend::Postgres {
+            return Ok(ClusterLock(None));
+        }
+        let mut conn = db.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(key)
+            .execute(&mut conn)
+            .await?;
+        Ok(ClusterLock(Some(conn)))
+    }
+
+    /// Ends the session, and with it the lock.
+    pub async fn release(mut self) {
+        if let Some(conn) = self.0.take() {
+            use sqlx::Connection;
+            let _ = conn.close().await;
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The one way tests start faultbook: the real app on 127.0.0.1:0 with its own temporary data folder.
 #![allow(dead_code)]
 
+pub mod database;
 pub mod editor;
 pub mod process;
 
@@ -191,6 +192,7 @@ pub async fn spawn_app_configured(
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
     let mut config = Config::for_dirs(data.path().to_path_buf(), content_dir.clone());
+    config.database_url = database::url_for(data.path());
     tweak(&mut config);
     let app = Application::build(config)
         .await

@@ -63,6 +63,9 @@ pub fn faultbook(data: &Path) -> Command {
         cmd.env_remove(var);
     }
     cmd.arg("--data-dir").arg(data);
+    if let Some(url) = super::database::url_for(data) {
+        cmd.env("DATABASE_URL", url);
+    }
     cmd
 }
 
