@@ -26,6 +26,8 @@ pub mod config;
 pub mod content;
 /// Database pool, migrations and shared tables.
 pub mod db;
+
+pub mod follow;
 /// tantivy index, alarm tokenizer, queries and the OPC UA status-code table.
 pub mod search;
 /// The accept loop: header, idle and connection limits.

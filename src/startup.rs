@@ -88,6 +88,36 @@ fn keep_index_in_step(guides: &Guides, search: &SearchIndex) {
     });
 }
 
+/// Catches up with what other nodes changed while this one was down, then follows them.
+async fn follow_other_nodes(
+    config: &Config,
+    db: &db::Db,
+    cases: &CaseService,
+    guides: &Guides,
+    feed_start: i64,
+) -> anyhow::Result<()> {
+    let index_dir = config.index_dir();
+    let (from, reindex_all) = crate::follow::starting_point(db, &index_dir, feed_start).await?;
+    if reindex_all {
+        let docs = case_docs(&guides.current(), db).await?;
+        let index = cases.search.clone();
+        tokio::task::spawn_blocking(move || index.replace_cases_blocking(docs)).await??;
+        tracing::warn!(
+            "this node was away longer than the change feed reaches back: re-indexed every case"
+        );
+    }
+    crate::follow::Follower::new(
+        db.clone(),
+        cases.clone(),
+        guides.clone(),
+        index_dir,
+        crate::follow::FollowState::default(),
+    )
+    .start(from)
+    .await?;
+    Ok(())
+}
+
 /// Every case as the index holds it.
 pub async fn case_docs(library: &Library, db: &db::Db) -> anyhow::Result<Vec<IndexDoc>> {
     Ok(crate::cases::store::all(db)
@@ -203,6 +233,8 @@ impl Application {
         }
         tracing::info!(guides = library.all().len(), hash = %&library.content_hash[..12], "guides loaded");
 
+        // Read before the index opens: a node following the feed starts no later than this.
+        let feed_start = db::changes::latest(&db).await?;
         let search = open_search_index(&config, library.clone(), db.clone()).await?;
         keep_index_in_step(&guides, &search);
         if config.watch_content {
@@ -224,6 +256,9 @@ impl Application {
             .context("cannot create the guide image folder")?
             .with_gate(cases.decodes.clone());
         import_guide_images(&guide_images, &config.content_dir).await;
+        if db::Backend::of(&db) == db::Backend::Postgres {
+            follow_other_nodes(&config, &db, &cases, &guides, feed_start).await?;
+        }
         let removed = cases.clean_orphan_photos().await?;
         if removed > 0 {
             tracing::warn!(

@@ -639,12 +639,11 @@ async fn an_expired_session_leads_back_to_login() {
     faultbook::auth::store::age_sessions(&app.app_state.db, 10)
         .await
         .expect("age");
-    sqlx::query(
-        "UPDATE sessions SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000Z'",
-    )
-    .execute(&app.app_state.db)
-    .await
-    .expect("touch");
+    sqlx::query("UPDATE sessions SET last_seen_at = $1")
+        .bind(faultbook::time::Timestamp::now())
+        .execute(&app.app_state.db)
+        .await
+        .expect("touch");
     assert_eq!(status(c.get(app.url("/cases"))).await, 303);
 }
 

@@ -31,7 +31,7 @@ async fn file(
         )
         .await;
     let id = case["id"].as_str().expect("id").to_string();
-    sqlx::query("UPDATE cases SET created_at = ? WHERE id = ?")
+    sqlx::query("UPDATE cases SET created_at = $1 WHERE id = $2")
         .bind(Timestamp::now().plus_secs(-hours * 3600))
         .bind(&id)
         .execute(&app.app_state.db)

@@ -83,6 +83,11 @@ fn start_filing(app: &TestApp, stop: Arc<AtomicBool>) -> Vec<tokio::task::JoinHa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_taken_during_filing_restores_every_case_acknowledged_before_it_began() {
+    if common::database::sqlite_only(
+        "backups copy the SQLite file; PostgreSQL is backed up with pg_dump",
+    ) {
+        return;
+    }
     let app = spawn_app().await;
     let stop = Arc::new(AtomicBool::new(false));
     let filers = start_filing(&app, stop.clone());
@@ -197,6 +202,11 @@ fn files_in(dir: &Path) -> HashMap<String, u64> {
 
 #[tokio::test]
 async fn a_damaged_or_unfinished_backup_is_refused_and_restores_nothing() {
+    if common::database::sqlite_only(
+        "backups copy the SQLite file; PostgreSQL is backed up with pg_dump",
+    ) {
+        return;
+    }
     let (_app, _backups, dir) = small_backup().await;
 
     // A photo with one byte changed.
@@ -252,6 +262,11 @@ async fn a_damaged_or_unfinished_backup_is_refused_and_restores_nothing() {
 
 #[tokio::test]
 async fn a_restore_never_overwrites_a_data_folder_without_force_and_keeps_it_with_force() {
+    if common::database::sqlite_only(
+        "backups copy the SQLite file; PostgreSQL is backed up with pg_dump",
+    ) {
+        return;
+    }
     let (_app, _backups, dir) = small_backup().await;
     let other = spawn_app().await;
     other

@@ -93,7 +93,6 @@ const RISKY: &[&str] = &[
     "\u{b}=HYPERLINK(\"http://x\")",
     "\u{c}=1+1",
     "\u{1f}=1+1",
-    "\u{0}=1+1",
     "\u{a0}=1+1",
     "\u{3000}=1+1",
     "＝HYPERLINK(\"http://x\")",
@@ -141,6 +140,27 @@ async fn csv_cells_that_could_run_as_formulas_are_defused_whatever_comes_first()
     }
     let row = rows.iter().find(|r| r["id"] == plain).expect("row");
     assert_eq!(row["verbatim_alarm"], "1+1 is not a formula");
+}
+
+#[tokio::test]
+async fn a_nul_character_is_refused_by_field_and_nothing_is_filed() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/api/cases"))
+        .header("Idempotency-Key", "nul-1")
+        .json(
+            &serde_json::json!({"verbatim_alarm": "\u{0}=1+1", "outcome": "fixed", "notes": "ok"}),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 422);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert!(body.to_string().contains("U+0000"), "{body}");
+    assert!(body.to_string().contains("verbatim_alarm"), "{body}");
+    let (_, list) = app.get_json("/api/cases").await;
+    assert_eq!(list["cases"].as_array().map_or(0, Vec::len), 0, "{list}");
 }
 
 #[tokio::test]

@@ -350,6 +350,9 @@ async fn static_assets_are_embedded_and_cached_long() {
 
 #[tokio::test]
 async fn database_is_sqlite_in_wal_mode_and_records_the_content_load() {
+    if common::database::sqlite_only("the SQLite file and its WAL mode") {
+        return;
+    }
     let app = spawn_app().await;
     assert!(app.data.path().join("faultbook.db").exists());
     let mode = faultbook::db::journal_mode(&app.app_state.db)

@@ -469,6 +469,10 @@ async fn raw_get(app: &TestApp, path: &str) -> (u16, String) {
 async fn traversal_urls_never_reach_files_outside_their_folder() {
     let app = spawn_app().await;
     let db = app.data.path().join("faultbook.db");
+    if common::database::on_postgres() {
+        // The cases are on the server; a file with the same name stands in for the SQLite one.
+        std::fs::write(&db, b"SQLite format 3\0 stand-in").expect("stand-in");
+    }
     assert!(db.exists(), "there is a database to steal");
     let hex = "a".repeat(64);
     let (status, _) = raw_get(&app, "/static/x/app.css").await;

@@ -180,7 +180,7 @@ async fn after_the_window_the_filer_is_refused_and_the_form_is_gone() {
     let id = file_as(&app, &ana, &csrf).await;
     // Filed 73 hours ago: one hour past the default window of 72 hours.
     let long_ago = faultbook::time::Timestamp::now().plus_secs(-73 * 3600);
-    sqlx::query("UPDATE cases SET created_at = ? WHERE id = ?")
+    sqlx::query("UPDATE cases SET created_at = $1 WHERE id = $2")
         .bind(long_ago)
         .bind(&id)
         .execute(&app.app_state.db)

@@ -14,7 +14,7 @@ const DAY: i64 = 86_400;
 
 /// Moves a case's filing time, as if it had been filed then.
 async fn set_filed(app: &TestApp, id: &str, at: Timestamp) {
-    sqlx::query("UPDATE cases SET created_at = ? WHERE id = ?")
+    sqlx::query("UPDATE cases SET created_at = $1 WHERE id = $2")
         .bind(at)
         .bind(id)
         .execute(&app.app_state.db)

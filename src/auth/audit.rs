@@ -183,9 +183,9 @@ pub async fn list(db: &Db, f: &AuditFilter) -> Result<Vec<AuditEntry>, AuthError
     }
     if let Some(a) = f.action.as_deref().filter(|s| !s.is_empty()) {
         if a.ends_with('.') {
-            q.push(" AND substr(action, 1, ")
+            q.push(" AND substr(action, 1, CAST(")
                 .push_bind(a.len() as i64)
-                .push(") = ")
+                .push(" AS INTEGER)) = ")
                 .push_bind(a.to_string());
         } else {
             q.push(" AND action = ").push_bind(a.to_string());

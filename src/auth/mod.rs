@@ -8,8 +8,8 @@ pub mod password;
 pub mod ratelimit;
 pub mod store;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub use caller::{Caller, Identity, SessionRef};
 
@@ -20,6 +20,7 @@ use ratelimit::{LoginThrottle, RateDecision, WindowLimiter};
 use store::{NewSession, SessionTimeouts, User};
 
 use crate::db::Db;
+use crate::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -158,12 +159,6 @@ pub enum PasswordChange {
     Limited(RateDecision),
 }
 
-/// A first-run link's secret, valid for one hour.
-struct SetupToken {
-    secret: String,
-    expires: Instant,
-}
-
 /// Accounts: logins, sessions, tokens, the setup link, users; every change is audited.
 #[derive(Clone)]
 pub struct AuthService {
@@ -173,7 +168,6 @@ pub struct AuthService {
     pub timeouts: SessionTimeouts,
     guesses: Arc<LoginThrottle>,
     pub writes: Arc<WindowLimiter>,
-    setup: Arc<Mutex<Option<SetupToken>>>,
     /// Key for proxy users' form tokens, kept in the database so that open forms survive a
     /// restart.
     proxy_secret: Arc<String>,
@@ -197,7 +191,6 @@ impl AuthService {
             timeouts,
             guesses: Arc::new(LoginThrottle::new()),
             writes: Arc::new(WindowLimiter::per_minute(writes_per_minute)),
-            setup: Arc::new(Mutex::new(None)),
             proxy_secret: Arc::new(proxy_secret),
         })
     }
@@ -212,37 +205,38 @@ impl AuthService {
 
     // ---------- first run ----------
 
-    /// With no enabled admin, makes a new one-hour setup secret and returns it.
+    /// With no enabled admin, makes a new one-hour setup secret and returns it. The link lives
+    /// in the database, so that it works on every app node; on PostgreSQL only the node that
+    /// starts first makes one (`None` on the others), while a single SQLite server makes a new
+    /// one at every start, as the console it printed the last one to may be gone.
     pub async fn offer_setup(&self) -> Result<Option<String>, AuthError> {
         if store::admin_exists(&self.db).await? {
             return Ok(None);
         }
         let secret = store::random_hex(24);
-        *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = Some(SetupToken {
+        let link = store::SetupLink {
             secret: secret.clone(),
-            expires: Instant::now() + SETUP_VALID,
-        });
-        Ok(Some(secret))
+            expires: Timestamp::now().plus_secs(SETUP_VALID.as_secs() as i64),
+        };
+        let replace = crate::db::Backend::of(&self.db) == crate::db::Backend::Sqlite;
+        Ok(store::offer_setup_link(&self.db, &link, replace)
+            .await?
+            .then_some(secret))
     }
 
     /// Is this the live setup secret?
-    pub fn setup_valid(&self, secret: &str) -> bool {
-        let guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
-        guard
-            .as_ref()
-            .is_some_and(|t| Instant::now() < t.expires && store::same_secret(&t.secret, secret))
+    pub async fn setup_valid(&self, secret: &str) -> bool {
+        matches!(store::setup_link(&self.db).await, Ok(Some(l)) if l.opens(secret))
     }
 
-    /// Takes the live setup secret if it is this one, so that no other request can use it.
-    fn claim_setup(&self, secret: &str) -> Option<SetupToken> {
-        let mut guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
-        let live = guard
-            .as_ref()
-            .is_some_and(|t| Instant::now() < t.expires && store::same_secret(&t.secret, secret));
-        if live {
-            guard.take()
-        } else {
-            None
+    /// Takes the live setup secret if it is this one, so that no other request, on this node
+    /// or another, can use it.
+    async fn claim_setup(&self, secret: &str) -> Result<Option<store::SetupLink>, AuthError> {
+        match store::setup_link(&self.db).await? {
+            Some(l) if l.opens(secret) => {
+                Ok(store::take_setup_link(&self.db, &l).await?.then_some(l))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -255,9 +249,9 @@ impl AuthService {
         caller: &Caller,
         user_agent: &str,
     ) -> Result<Option<(User, NewSession)>, AuthError> {
-        // Claimed before anything is awaited: of requests racing on one link, one goes on and
-        // the others find no link. A refused name or password gives the link back.
-        let Some(claimed) = self.claim_setup(secret) else {
+        // Claimed first: of requests racing on one link, one deletes it and goes on, and the
+        // others find no link. A refused name or password gives the link back.
+        let Some(claimed) = self.claim_setup(secret).await? else {
             return Ok(None);
         };
         let mut event = AuditEvent::by(caller, AuditAction::SetupAdmin, name.trim());
@@ -273,7 +267,7 @@ impl AuthService {
         let user = match added {
             Ok(user) => user,
             Err(e) => {
-                *self.setup.lock().unwrap_or_else(|p| p.into_inner()) = Some(claimed);
+                store::offer_setup_link(&self.db, &claimed, false).await?;
                 return Err(e);
             }
         };

@@ -47,6 +47,94 @@ pub async fn server_secret(db: &Db, name: &str) -> Result<String, AuthError> {
     )
 }
 
+/// The first-run link: its secret and when it stops working. Kept as `SECRET EXPIRES` in
+/// `server_secrets`, so that every node knows it and one claim ends it everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupLink {
+    pub secret: String,
+    pub expires: Timestamp,
+}
+
+const SETUP_LINK: &str = "setup-link";
+
+impl SetupLink {
+    fn stored(&self) -> String {
+        format!("{} {}", self.secret, self.expires.to_db())
+    }
+
+    fn parse(s: &str) -> Option<SetupLink> {
+        let (secret, expires) = s.split_once(' ')?;
+        Some(SetupLink {
+            secret: secret.to_string(),
+            expires: Timestamp::parse(expires)?,
+        })
+    }
+
+    pub fn opens(&self, secret: &str) -> bool {
+        Timestamp::now() < self.expires && same_secret(&self.secret, secret)
+    }
+}
+
+/// Stores a new setup link; false when a live one exists and `replace` is not set.
+pub async fn offer_setup_link(db: &Db, link: &SetupLink, replace: bool) -> Result<bool, AuthError> {
+    let inserted = sqlx::query(
+        "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(SETUP_LINK)
+    .bind(link.stored())
+    .execute(db)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(true);
+    }
+    let Some(current) =
+        sqlx::query_scalar::<_, String>("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(SETUP_LINK)
+            .fetch_optional(db)
+            .await?
+    else {
+        return Ok(false);
+    };
+    let live = SetupLink::parse(&current).is_some_and(|l| Timestamp::now() < l.expires);
+    if live && !replace {
+        return Ok(false);
+    }
+    // Replaces exactly the link read, so of two nodes replacing an expired one, one wins.
+    Ok(
+        sqlx::query("UPDATE server_secrets SET value = $1 WHERE name = $2 AND value = $3")
+            .bind(link.stored())
+            .bind(SETUP_LINK)
+            .bind(&current)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+pub async fn setup_link(db: &Db) -> Result<Option<SetupLink>, AuthError> {
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(SETUP_LINK)
+            .fetch_optional(db)
+            .await?;
+    Ok(value.as_deref().and_then(SetupLink::parse))
+}
+
+/// Deletes this link; false when another request took it first.
+pub async fn take_setup_link(db: &Db, link: &SetupLink) -> Result<bool, AuthError> {
+    Ok(
+        sqlx::query("DELETE FROM server_secrets WHERE name = $1 AND value = $2")
+            .bind(SETUP_LINK)
+            .bind(link.stored())
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: String,

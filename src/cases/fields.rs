@@ -342,6 +342,15 @@ impl FromDraft for String {
         e: &mut Vec<FieldError>,
     ) -> Self {
         let raw = raw.unwrap_or("");
+        if raw.contains('\0') {
+            // PostgreSQL text cannot hold U+0000, and no alarm or note has one: refuse it on
+            // both engines so a case files the same way wherever it lands.
+            fault(
+                e,
+                f,
+                "Contains a NUL character (U+0000); remove it and send again.",
+            );
+        }
         match f.kind {
             Kind::Alarm => {
                 if raw.trim().is_empty() {

@@ -554,7 +554,7 @@ impl CaseService {
         self.reindex(id).await
     }
 
-    async fn reindex(&self, id: &Uuid) -> Result<Option<Case>, CaseError> {
+    pub async fn reindex(&self, id: &Uuid) -> Result<Option<Case>, CaseError> {
         let Some(case) = store::get(&self.db, id).await? else {
             return Ok(None);
         };

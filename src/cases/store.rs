@@ -299,9 +299,9 @@ fn push_filter(q: &mut SqlBuilder<'_>, f: &CaseFilter) {
             if i > 0 {
                 q.push(" OR ");
             }
-            q.push(format!("{col} LIKE "))
+            q.push(format!("lower({col}) LIKE lower("))
                 .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
+                .push(") ESCAPE '\\'");
         }
         q.push(")");
     }

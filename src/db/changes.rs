@@ -87,6 +87,11 @@ pub async fn since(db: &Db, after: i64, limit: i64) -> Result<Vec<Change>, sqlx:
     .bind(limit)
     .fetch_all(db)
     .await?;
+    from_rows(rows)
+}
+
+/// Rows of `SELECT seq, kind, target, node, at FROM changes` as changes.
+pub fn from_rows(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<Change>, sqlx::Error> {
     rows.iter()
         .map(|r| {
             Ok(Change {

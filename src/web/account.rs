@@ -194,7 +194,7 @@ async fn setup_form(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    if !state.auth.setup_valid(&token) {
+    if !state.auth.setup_valid(&token).await {
         return Err(setup_gone());
     }
     page(&SetupPage {
@@ -222,7 +222,7 @@ async fn setup(
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    if !state.auth.setup_valid(&token) {
+    if !state.auth.setup_valid(&token).await {
         return Err(setup_gone());
     }
     let again = |error: String| -> Result<Response, AppError> {
