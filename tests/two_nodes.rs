@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::database;
+use common::editor::{editor_form, OLD_STEP, SUBS};
 use common::process::{run_ok, Server};
 use common::{browser, client_with, csrf_in};
 
@@ -163,6 +164,61 @@ async fn two_nodes_serve_one_database_and_catch_up() {
         .expect("account on B");
     assert_eq!(on_b.status().as_u16(), 200, "the session works on B");
     assert!(on_b.text().await.expect("text").contains("tess"));
+
+    // A guide saved in the editor on A is served, and found by search, on B.
+    let page = tess
+        .get(a.url(&format!("/guides/{SUBS}/edit")))
+        .send()
+        .await
+        .expect("editor");
+    assert_eq!(page.status().as_u16(), 200);
+    let mut form = editor_form(&page.text().await.expect("text"));
+    form.replace(
+        "body",
+        OLD_STEP,
+        "Session limit: zqguidetwo, disconnect the clients that do not need this server.",
+    );
+    form.set("action", "save");
+    let saved = tess
+        .post(a.url(&form.action))
+        .form(&form.fields)
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(
+        saved.status().as_u16(),
+        303,
+        "{}",
+        saved.text().await.unwrap_or_default()
+    );
+    let started = Instant::now();
+    loop {
+        let body: serde_json::Value = reqwest::get(b.url("/api/search?q=zqguidetwo"))
+            .await
+            .expect("search")
+            .json()
+            .await
+            .expect("json");
+        if body["hits"][0]["slug"] == SUBS {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the edit is not found on B: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "a guide saved on A was found on B after {:?}",
+        started.elapsed()
+    );
+    let page = reqwest::get(b.url(&format!("/guides/{SUBS}")))
+        .await
+        .expect("guide on B");
+    assert!(
+        page.text().await.expect("text").contains("zqguidetwo"),
+        "B serves the new text"
+    );
 
     // Logging out everywhere on B, with the form token from A, ends the session on A too.
     let res = tess
