@@ -21,6 +21,7 @@ async fn healthz(State(state): State<AppState>, caller: Caller) -> Result<Json<V
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "schema": schema,
+        "database": crate::db::Backend::of(&state.db).name(),
     });
     if state.auth.allows(&caller, Permission::ReadGuides) {
         body["guides"] = json!(state.library().all().len());
