@@ -696,3 +696,30 @@ async fn an_unsorted_case_can_be_attached_to_a_guide() {
         .expect("request");
     assert_eq!(res.status().as_u16(), 422);
 }
+
+// On PostgreSQL a statement is prepared once per connection with the types of its first binds:
+// a case without an hour meter must not make the next one with it fail.
+#[tokio::test]
+async fn cases_with_and_without_an_hour_meter_file_in_any_order() {
+    let app = spawn_app().await;
+    for i in 0..40 {
+        let mut body = serde_json::json!({"verbatim_alarm": format!("Bad_Timeout meter {i}"), "outcome": "fixed"});
+        if i % 3 == 2 {
+            body["hour_meter"] = serde_json::json!(15230.5 + f64::from(i));
+        }
+        let res = app
+            .client
+            .post(app.url("/api/cases"))
+            .header("Idempotency-Key", format!("meter-{i}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            res.status().as_u16(),
+            201,
+            "case {i}: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+}

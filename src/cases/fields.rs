@@ -181,10 +181,79 @@ macro_rules! case_fields {
                 &'q self,
                 q: Query<'q, Any, AnyArguments<'q>>,
             ) -> Query<'q, Any, AnyArguments<'q>> {
-                q$(.bind(&self.$name))*
+                q$(.bind(BindValue::bind_value(&self.$name)))*
             }
         }
     };
+}
+
+/// What a field binds as. Only `Option<f64>` differs from itself: sqlx 0.8's `Any` driver sends a
+/// NULL `f64` to PostgreSQL as a `float4` (its `Real` and `Double` NULLs are swapped), and a
+/// statement prepared with that type then refuses the next case's hour meter. A NULL `f32`
+/// reaches PostgreSQL as `float8`, the column's type.
+pub enum FloatBind {
+    Value(f64),
+    Null,
+}
+
+impl sqlx::Type<Any> for FloatBind {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<Any>>::type_info()
+    }
+}
+
+impl<'q> sqlx::Encode<'q, Any> for FloatBind {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self {
+            FloatBind::Value(v) => <f64 as sqlx::Encode<'q, Any>>::encode_by_ref(v, buf),
+            FloatBind::Null => <Option<f32> as sqlx::Encode<'q, Any>>::encode_by_ref(&None, buf),
+        }
+    }
+}
+
+trait BindValue {
+    type Bound<'a>: 'a + sqlx::Encode<'a, Any> + sqlx::Type<Any>
+    where
+        Self: 'a;
+    fn bind_value(&self) -> Self::Bound<'_>;
+}
+
+impl BindValue for String {
+    type Bound<'a> = &'a String;
+    fn bind_value(&self) -> &String {
+        self
+    }
+}
+
+impl BindValue for Option<String> {
+    type Bound<'a> = &'a Option<String>;
+    fn bind_value(&self) -> &Option<String> {
+        self
+    }
+}
+
+impl BindValue for Option<i64> {
+    type Bound<'a> = Option<i64>;
+    fn bind_value(&self) -> Option<i64> {
+        *self
+    }
+}
+
+impl BindValue for Outcome {
+    type Bound<'a> = Outcome;
+    fn bind_value(&self) -> Outcome {
+        *self
+    }
+}
+
+impl BindValue for Option<f64> {
+    type Bound<'a> = FloatBind;
+    fn bind_value(&self) -> FloatBind {
+        self.map_or(FloatBind::Null, FloatBind::Value)
+    }
 }
 
 use FormPlace as F;
