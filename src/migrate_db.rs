@@ -26,7 +26,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyArguments, AnyRow, AnyTypeInfoKind};
 use sqlx::query::Query;
-use sqlx::{Any, Row, ValueRef};
+use sqlx::{Any, ConnectOptions, Row, ValueRef};
 
 use crate::db::{Backend, Db, DbError};
 
@@ -152,6 +152,8 @@ pub struct TableReport {
     pub target_sha256: String,
     /// Counts must be equal (a copy into an empty database).
     pub exact: bool,
+    /// How long copying and checking the table took.
+    pub elapsed: std::time::Duration,
 }
 
 impl TableReport {
@@ -166,8 +168,11 @@ impl TableReport {
     pub fn line(&self) -> String {
         if self.ok() {
             format!(
-                "{}: {} rows copied ({} new), checksum ok",
-                self.table, self.source_rows, self.inserted
+                "{}: {} rows copied ({} new) in {:.1} s, checksum ok",
+                self.table,
+                self.source_rows,
+                self.inserted,
+                self.elapsed.as_secs_f64()
             )
         } else {
             format!("{}: {}", self.table, self.fault())
@@ -247,7 +252,7 @@ impl Progress for TerminalProgress {
             ProgressBar::hidden()
         };
         if let Ok(style) = ProgressStyle::with_template(
-            "{prefix:>19} [{bar:30}] {pos}/{len} rows, {per_sec} ({elapsed})",
+            "{prefix:>19} [{bar:30}] {pos}/{len} rows, {msg} ({elapsed})",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -258,6 +263,7 @@ impl Progress for TerminalProgress {
     fn advance(&mut self, rows: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(rows);
+            bar.set_message(format!("{:.0} rows/s", bar.per_sec()));
         }
     }
 
@@ -325,13 +331,24 @@ pub async fn migrate(
     })
 }
 
+/// Opens and migrates a database. The statements migrate-db runs are long (thousands of
+/// parameters), and sqlx would print each slow one whole: its connections log no statements.
 async fn open(url: &str) -> Result<Db, MigrateError> {
-    crate::db::connect(url)
-        .await
-        .map_err(|source| MigrateError::Open {
-            url: redact(url),
-            source,
-        })
+    let failed = |source: DbError| MigrateError::Open {
+        url: redact(url),
+        source,
+    };
+    let db = crate::db::connect(url).await.map_err(failed)?;
+    db.set_connect_options((*db.connect_options()).clone().disable_statement_logging());
+    // The connections the migrations ran on were opened before: replace them.
+    let mut idle = Vec::new();
+    for _ in 0..db.num_idle() {
+        idle.push(db.acquire().await.map_err(|e| failed(e.into()))?);
+    }
+    for conn in idle {
+        conn.close().await.map_err(|e| failed(e.into()))?;
+    }
+    Ok(db)
 }
 
 /// The file a `sqlite:` URL names.
@@ -614,6 +631,16 @@ fn bind<'q>(
     }
 }
 
+/// The `n`th bound parameter, bound in order. SQLite keeps numbered and named parameters in a
+/// list it searches one by one (to prepare `$n`, and again for each bound value), which takes
+/// seconds for the thousands of a multi-row INSERT; plain `?` it does not look up.
+fn param(db: &Db, n: usize) -> String {
+    match Backend::of(db) {
+        Backend::Sqlite => "?".to_string(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -686,10 +713,10 @@ async fn read_page(
         .join(", ");
     let filter = match after {
         None => String::new(),
-        Some(_) if t.key.len() == 1 => format!(" WHERE {order} > $1"),
+        Some(_) if t.key.len() == 1 => format!(" WHERE {order} > {}", param(db, 1)),
         Some(_) => {
             let params = (1..=t.key.len())
-                .map(|i| format!("${i}"))
+                .map(|i| param(db, i))
                 .collect::<Vec<_>>()
                 .join(", ");
             format!(" WHERE ({order}) > ({params})")
@@ -772,7 +799,7 @@ async fn lookup(
         .collect::<Vec<_>>()
         .join(", ");
     let params = (1..=wanted.len())
-        .map(|i| format!("${i}"))
+        .map(|i| param(db, i))
         .collect::<Vec<_>>()
         .join(", ");
     let text = format!(
@@ -808,6 +835,7 @@ async fn insert(
         .collect::<Vec<_>>()
         .join(", ");
     let mut text = format!("INSERT INTO {} ({names}) VALUES ", quote(t.name));
+    let sqlite = Backend::of(db) == Backend::Sqlite;
     let mut n = 0;
     for r in 0..rows.len() {
         if r > 0 {
@@ -819,12 +847,19 @@ async fn insert(
                 text.push_str(", ");
             }
             n += 1;
-            let _ = write!(text, "${n}");
+            let _ = if sqlite {
+                write!(text, "?")
+            } else {
+                write!(text, "${n}")
+            };
         }
         text.push(')');
     }
     text.push_str(" ON CONFLICT DO NOTHING");
-    let mut q = sqlx::query(&text);
+    // Not kept as a prepared statement: PostgreSQL would keep the parameter types of its first
+    // use, and sqlx's Any driver types a NULL real differently from a real (float4 and float8),
+    // so the next page's value in a place that held a NULL would be refused.
+    let mut q = sqlx::query(&text).persistent(false);
     for row in rows {
         for (v, c) in row.iter().zip(cols) {
             q = bind(q, v, c.kind);
@@ -875,6 +910,7 @@ async fn copy_table(
     exact: bool,
     progress: &mut dyn Progress,
 ) -> Result<TableReport, MigrateError> {
+    let started = std::time::Instant::now();
     let keys = key_positions(t, cols);
     let limit = page_size(cols);
     progress.start(t.name, count(source, t).await?);
@@ -882,11 +918,27 @@ async fn copy_table(
     let mut target_sha = Sha256::new();
     let (mut rows, mut inserted, mut missing, mut differing) = (0u64, 0u64, 0u64, 0u64);
     let mut first_fault = None;
-    let mut after: Option<Vec<Value>> = None;
-    loop {
-        let page = read_page(source, t, cols, &keys, after.as_deref(), limit).await?;
-        inserted += insert(target, t, cols, &page).await?;
-        let found = lookup(target, t, cols, &keys, &page).await?;
+    let mut page = read_page(source, t, cols, &keys, None, limit).await?;
+    while !page.is_empty() {
+        // The next page is read from the source while this one goes into the target.
+        let after: Option<Vec<Value>> = match page.last() {
+            Some(last) if page.len() == limit => {
+                Some(keys.iter().map(|&k| last[k].clone()).collect())
+            }
+            _ => None,
+        };
+        let write = async {
+            let n = insert(target, t, cols, &page).await?;
+            Ok::<_, MigrateError>((n, lookup(target, t, cols, &keys, &page).await?))
+        };
+        let read = async {
+            match &after {
+                Some(after) => read_page(source, t, cols, &keys, Some(after), limit).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let ((n, found), next) = tokio::try_join!(write, read)?;
+        inserted += n;
         for row in &page {
             let rendered = render_row(row);
             source_sha.update(&rendered);
@@ -911,12 +963,7 @@ async fn copy_table(
         }
         rows += page.len() as u64;
         progress.advance(page.len() as u64);
-        match page.last() {
-            Some(last) if page.len() == limit => {
-                after = Some(keys.iter().map(|&k| last[k].clone()).collect())
-            }
-            _ => break,
-        }
+        page = next;
     }
     if let (Some(column), Backend::Postgres) = (t.identity, Backend::of(target)) {
         // Ids were copied as they were: the identity continues after the largest.
@@ -942,6 +989,7 @@ async fn copy_table(
         source_sha256: hex::encode(source_sha.finalize()),
         target_sha256: hex::encode(target_sha.finalize()),
         exact,
+        elapsed: started.elapsed(),
     })
 }
 
