@@ -61,6 +61,28 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy a whole database into another one (SQLite or PostgreSQL, either way) and check
+    /// the copy by row counts and checksums.
+    ///
+    /// Stop every server that writes to the source first. The target is migrated to this
+    /// release's schema, then every table is copied in primary-key order; rows already in the
+    /// target are skipped, so running it again adds nothing and an interrupted copy carries on.
+    /// Sessions are not copied: everyone logs in again. Photo files and guide images are not in
+    /// the database: point --photo-dir of every node at the same folder (or copy data/photos),
+    /// and copy data/guide-images to each node's data folder.
+    MigrateDb {
+        /// The database to copy, e.g. sqlite:///var/lib/faultbook/faultbook.db.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to copy into, e.g. postgres://faultbook@db.plant/faultbook; a new,
+        /// empty one unless --into-nonempty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Copy into a database that already holds rows of its own; then the check is only
+        /// that every source row arrived unchanged.
+        #[arg(long)]
+        into_nonempty: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +133,18 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Backup { dir } => report(backup(&cli.config, &dir).await),
         Command::Export { dir } => report(export(&cli.config, &dir).await),
         Command::Restore { dir, force } => report(restore(&cli.config, &dir, force).await),
+        Command::MigrateDb {
+            from,
+            to,
+            into_nonempty,
+        } => report(
+            migrate_db(crate::migrate_db::Options {
+                from,
+                to,
+                into_nonempty,
+            })
+            .await,
+        ),
     }
 }
 
@@ -313,6 +347,33 @@ async fn restore(config: &Config, dir: &std::path::Path, force: bool) -> anyhow:
         "the guides as they were at backup time are in {}",
         summary.guides_at.display()
     );
+    Ok(())
+}
+
+async fn migrate_db(options: crate::migrate_db::Options) -> anyhow::Result<()> {
+    let mut progress = crate::migrate_db::TerminalProgress::default();
+    let summary = crate::migrate_db::migrate(&options, &mut progress).await?;
+    println!("copied {} into {}", summary.from, summary.to);
+    println!(
+        "{:<20} {:>10} {:>10} {:>10}  check",
+        "table", "source", "target", "new"
+    );
+    for t in &summary.tables {
+        println!(
+            "{:<20} {:>10} {:>10} {:>10}  {}",
+            t.table,
+            t.source_rows,
+            t.target_rows,
+            t.inserted,
+            if t.ok() { "ok" } else { "MISMATCH" }
+        );
+    }
+    println!("sessions were not copied: everyone logs in again");
+    println!(
+        "photo files are not in the database: point --photo-dir of every node at the same folder or copy data/photos"
+    );
+    println!("guide images are not in the database either: copy data/guide-images to every node's data folder");
+    summary.check()?;
     Ok(())
 }
 

@@ -26,8 +26,10 @@ pub mod config;
 pub mod content;
 /// Database pool, migrations and shared tables.
 pub mod db;
-
+/// Keeping this node's index and guides in step with other nodes through the change feed.
 pub mod follow;
+/// `migrate-db`: copying a whole database between SQLite and PostgreSQL, checked by checksums.
+pub mod migrate_db;
 /// tantivy index, alarm tokenizer, queries and the OPC UA status-code table.
 pub mod search;
 /// The accept loop: header, idle and connection limits.
